@@ -1,0 +1,44 @@
+# Two commands on a fresh machine:
+#   make lab    create the environment, start the embedded broker, open JupyterLab
+#   make test   create the environment and run every test, notebooks included
+# Options: make lab NO_BROWSER=1 PORT=8889
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8888
+NO_BROWSER ?=
+
+.PHONY: env lab test test-fast notebooks bench clean
+
+env: $(STAMP)
+
+# Re-install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lab: env
+	$(VENV)/bin/kafkalab lab --port $(PORT) $(if $(NO_BROWSER),--no-browser,)
+
+# Every test: unit, integration (against the embedded broker), doctests and
+# every notebook under nbval. Things the tests need beyond Python come from
+# scripts/install-system-deps.sh (run only where they are missing).
+test: env
+	$(PY) -m pytest
+
+# Without the notebooks, for a quick loop while coding.
+test-fast: env
+	$(PY) -m pytest tests kafkalab -k "not notebook"
+
+notebooks: env
+	$(PY) -m kafkalab.curriculum build
+
+bench: env
+	$(PY) bench/clients.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

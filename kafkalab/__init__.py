@@ -1,0 +1,36 @@
+"""kafkalab: a hands-on Apache Kafka course for Python people.
+
+The package holds everything the notebooks lean on: settings from the
+environment (:mod:`kafkalab.settings`), the embedded broker
+(:mod:`kafkalab.broker`), clients with the broker's quirks handled
+(:mod:`kafkalab.clients`), self-checking exercises (:mod:`kafkalab.exercises`)
+and test helpers (:mod:`kafkalab.testing`).
+"""
+
+import logging
+
+from kafkalab.settings import Settings, SettingsError, get_settings
+
+__version__ = "0.1.0"
+
+__all__ = ["Settings", "SettingsError", "__version__", "configure_logging", "get_settings"]
+
+logging.getLogger("kafkalab").addHandler(logging.NullHandler())
+
+
+def configure_logging(level: str | None = None) -> None:
+    """Show kafkalab's log lines (at ``LOG_LEVEL``) on stderr; for notebooks and the CLI.
+
+    kafka-python's own loggers are kept at WARNING: their INFO lines are many.
+    """
+    settings = get_settings()
+    number = getattr(logging, (level or settings.log_level).upper())
+    root = logging.getLogger("kafkalab")
+    if not any(getattr(h, "_kafkalab", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                               "%H:%M:%S"))
+        handler._kafkalab = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(number)
+    logging.getLogger("kafka").setLevel(max(number, logging.WARNING))

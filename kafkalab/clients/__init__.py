@@ -1,0 +1,50 @@
+"""Producers, consumers and admin calls over kafka-python, ready for any broker.
+
+Every later week builds on these: they read the brokers from ``KAFKA_BROKERS``
+(or start the embedded one), encode values as JSON, and handle the embedded
+broker's quirks once, here, so the same code runs on a real 3-broker cluster.
+"""
+
+from kafkalab.clients.admin import Admin, PartitionLag, TopicInfo, UnknownTopicError
+from kafkalab.clients.connection import BrokerUnavailable, bootstrap_servers
+from kafkalab.clients.consumer import Consumer, StuckGroupError
+from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC, DeadLetterQueue, dead_letter_record
+from kafkalab.clients.loop import ConsumerLoop, LoopStats, run
+from kafkalab.clients.message import Message
+from kafkalab.clients.producer import Producer
+from kafkalab.clients.retry import (
+    Backoff,
+    PermanentError,
+    RetriesExhausted,
+    TransientError,
+    is_retriable,
+    retry,
+)
+from kafkalab.clients.serdes import DeserializationError, SerializationError
+
+__all__ = [
+    "Admin",
+    "Backoff",
+    "BrokerUnavailable",
+    "Consumer",
+    "ConsumerLoop",
+    "DEAD_LETTER_TOPIC",
+    "DeadLetterQueue",
+    "DeserializationError",
+    "LoopStats",
+    "Message",
+    "PartitionLag",
+    "PermanentError",
+    "Producer",
+    "RetriesExhausted",
+    "SerializationError",
+    "StuckGroupError",
+    "TopicInfo",
+    "TransientError",
+    "UnknownTopicError",
+    "bootstrap_servers",
+    "dead_letter_record",
+    "is_retriable",
+    "retry",
+    "run",
+]

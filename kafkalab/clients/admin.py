@@ -1,0 +1,258 @@
+"""Topics, offsets, consumer groups and lag.
+
+Works the same against the embedded broker and a real cluster. Two embedded
+broker quirks are handled here, once:
+
+* its ListOffsets("latest") answer is wrong after batched sends (it returns the
+  last batch's first offset + 1), so :meth:`Admin.end_offsets` reads the *high
+  watermark* from a real Fetch instead, which is right on every broker;
+* it answers DescribeGroups with permission bits kafka-python does not know, so
+  :meth:`Admin.describe_group` skips decoding them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.errors import (
+    GroupIdNotFoundError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from kafkalab.clients.connection import UNREACHABLE, client_config, unavailable
+from kafkalab.settings import Settings, get_settings
+
+__all__ = ["Admin", "PartitionLag", "TopicInfo", "UnknownTopicError"]
+
+log = logging.getLogger(__name__)
+
+
+class UnknownTopicError(LookupError):
+    """The topic does not exist (the message says how to create it)."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(
+            f"topic {topic!r} does not exist; create it with `kafkalab topics create {topic}` "
+            "or Admin().ensure_topic(...)"
+        )
+        self.topic = topic
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    partitions: int
+    replication_factor: int
+    leaders: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """How far a group is behind on one partition: ``end - committed``."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+
+    @property
+    def lag(self) -> int:
+        # A group that never committed is behind by the whole partition.
+        return self.end - (self.committed or 0)
+
+
+class Admin:
+    """Administrative calls, with the broker's quirks handled.
+
+    The connection is opened on first use. Use as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._raw: KafkaAdminClient | None = None
+
+    @property
+    def raw(self) -> KafkaAdminClient:
+        """The underlying ``kafka.KafkaAdminClient``."""
+        if self._raw is None:
+            try:
+                self._raw = KafkaAdminClient(**client_config(self.settings))
+            except UNREACHABLE as exc:
+                raise unavailable(self.settings, exc) from exc
+            # Tansu sets all 32 authorized-operation bits; kafka-python only knows
+            # bits 0-14 and raises ValueError decoding the rest. We never use them.
+            self._raw._process_acl_operations = lambda obj: obj
+        return self._raw
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+    def __enter__(self) -> "Admin":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- topics ----------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        """Topic names, sorted, without internal ``__`` topics."""
+        return sorted(t for t in self.raw.list_topics() if not t.startswith("__"))
+
+    def broker_count(self) -> int:
+        return len(self.raw.describe_cluster()["brokers"])
+
+    def ensure_topic(self, name: str, partitions: int = 3, replication_factor: int | None = None,
+                     config: dict[str, str] | None = None) -> bool:
+        """Create the topic unless it exists; return True if this call created it.
+
+        ``replication_factor`` defaults to ``min(3, brokers)``: 1 on the embedded
+        broker, 3 on the compose cluster. An existing topic with fewer
+        partitions is left alone with a warning: adding partitions changes
+        which partition a key maps to, and the embedded broker cannot do it.
+        """
+        rf = replication_factor or min(3, self.broker_count())
+        try:
+            self.raw.create_topics(
+                {name: {"num_partitions": partitions, "replication_factor": rf,
+                        "configs": dict(config or {})}},
+                wait_for_metadata=True,
+            )
+            log.info("created topic %s (%d partitions, replication %d)", name, partitions, rf)
+            return True
+        except TopicAlreadyExistsError:
+            have = self.describe_topic(name).partitions
+            if have < partitions:
+                log.warning("topic %s exists with %d partitions, fewer than the %d asked for",
+                            name, have, partitions)
+            return False
+
+    def describe_topic(self, name: str) -> TopicInfo:
+        """Partition count, replication and leaders; :class:`UnknownTopicError` if missing."""
+        if name not in self.raw.list_topics():
+            raise UnknownTopicError(name)
+        (meta,) = self.raw.describe_topics([name])
+        parts = sorted(meta["partitions"], key=lambda p: p["partition_index"])
+        if not parts:
+            raise UnknownTopicError(name)
+        return TopicInfo(
+            name=name,
+            partitions=len(parts),
+            replication_factor=len(parts[0]["replica_nodes"]),
+            leaders=tuple(p["leader_id"] for p in parts),
+        )
+
+    def delete_topic(self, name: str, missing_ok: bool = True) -> bool:
+        """Delete a topic; return False if it did not exist (and ``missing_ok``)."""
+        try:
+            self.raw.delete_topics([name])
+            return True
+        except UnknownTopicOrPartitionError:
+            if missing_ok:
+                return False
+            raise UnknownTopicError(name) from None
+
+    def partitions(self, topic: str) -> list[TopicPartition]:
+        return [TopicPartition(topic, p) for p in range(self.describe_topic(topic).partitions)]
+
+    # -- offsets ---------------------------------------------------------
+
+    def end_offsets(self, partitions: str | Iterable[TopicPartition],
+                    timeout: float = 5.0) -> dict[TopicPartition, int]:
+        """The next offset to be written on each partition (the high watermark).
+
+        Read from a Fetch response, not ListOffsets, because the embedded
+        broker's ListOffsets("latest") undercounts after batched sends. Its
+        answer is still a valid lower bound, so we fetch from there: one small
+        read per partition, on any broker.
+        """
+        tps = self.partitions(partitions) if isinstance(partitions, str) else list(partitions)
+        if not tps:
+            return {}
+        consumer = KafkaConsumer(**client_config(self.settings, enable_auto_commit=False,
+                                                 fetch_max_wait_ms=50, max_poll_records=1))
+        try:
+            consumer.assign(tps)
+            lower = consumer.end_offsets(tps)
+            for tp in tps:
+                consumer.seek(tp, lower[tp])
+            deadline = time.monotonic() + timeout
+            while True:
+                high = {tp: consumer.highwater(tp) for tp in tps}
+                missing = [tp for tp, hw in high.items() if hw is None]
+                if not missing:
+                    return high
+                if time.monotonic() > deadline:
+                    # Nothing fetched from these at all; only an empty partition
+                    # can answer nothing, and then the lower bound (0) is right.
+                    log.debug("no high watermark for %s; using ListOffsets", missing)
+                    return {tp: high[tp] if high[tp] is not None else lower[tp] for tp in tps}
+                # Reading a record moves the position; move it back so the next
+                # fetch of that partition reports a fresh high watermark too.
+                for tp in consumer.poll(timeout_ms=100):
+                    consumer.seek(tp, lower[tp])
+        finally:
+            consumer.close()
+
+    def beginning_offsets(self, partitions: str | Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        tps = self.partitions(partitions) if isinstance(partitions, str) else list(partitions)
+        consumer = KafkaConsumer(**client_config(self.settings, enable_auto_commit=False))
+        try:
+            return consumer.beginning_offsets(tps)
+        finally:
+            consumer.close()
+
+    def message_count(self, topic: str) -> int:
+        """Records in a topic (end minus beginning offsets, summed; includes control records)."""
+        ends = self.end_offsets(topic)
+        starts = self.beginning_offsets(list(ends))
+        return sum(ends[tp] - starts[tp] for tp in ends)
+
+    # -- groups ----------------------------------------------------------
+
+    def groups(self) -> list[str]:
+        """Group ids the cluster knows (the embedded broker lists only groups with commits)."""
+        return sorted(g["group_id"] for g in self.raw.list_groups())
+
+    def group_offsets(self, group: str) -> dict[TopicPartition, int]:
+        """Committed offsets of a group (empty if it never committed)."""
+        result = self.raw.list_group_offsets({group: None}).get(group, {})
+        return {tp: om.offset for tp, om in result.items() if om.offset >= 0}
+
+    def set_group_offsets(self, group: str, offsets: dict[TopicPartition, int]) -> None:
+        """Overwrite committed offsets; the group must have no live members."""
+        if offsets:
+            self.raw.alter_group_offsets(
+                group, {tp: OffsetAndMetadata(off, "", -1) for tp, off in offsets.items()})
+
+    def describe_group(self, group: str) -> dict[str, Any]:
+        """State and member ids of a group."""
+        (desc,) = self.raw.describe_groups([group])
+        return {"group": group, "state": desc.get("group_state"),
+                "members": [m.get("member_id") for m in desc.get("members", [])]}
+
+    def delete_group(self, group: str) -> bool:
+        """Delete a group and its committed offsets; return False if it did not exist."""
+        try:
+            result = self.raw.delete_groups([group])
+        except GroupIdNotFoundError:
+            return False
+        return result.get(group) == "OK"
+
+    def lag(self, group: str, topic: str | None = None) -> list[PartitionLag]:
+        """Lag per partition of ``group`` on ``topic`` (or on every topic it committed on)."""
+        committed = self.group_offsets(group)
+        tps = self.partitions(topic) if topic else sorted(committed)
+        ends = self.end_offsets(tps)
+        return [PartitionLag(tp.topic, tp.partition, committed.get(tp), ends[tp])
+                for tp in sorted(tps)]

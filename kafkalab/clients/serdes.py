@@ -1,0 +1,92 @@
+"""Serializers and deserializers: how Python values become Kafka bytes and back.
+
+Kafka stores bytes. kafkalab names three formats: ``"json"`` (the default for
+values), ``"str"`` (UTF-8 text, the default for keys) and ``"raw"`` (bytes as
+they are). ``None`` always maps to ``None``: a null value is a tombstone.
+
+>>> to_bytes("json", {"orderId": "A-1", "total": 1500})
+b'{"orderId":"A-1","total":1500}'
+>>> from_bytes("json", b'{"ok": true}')
+{'ok': True}
+>>> from_bytes("json", b'{"ok": tru')
+Traceback (most recent call last):
+...
+kafkalab.clients.serdes.DeserializationError: not valid JSON: Expecting value: line 1 column 8 (char 7)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import json
+import uuid
+from typing import Any, Literal
+
+__all__ = ["DeserializationError", "Format", "SerializationError", "from_bytes", "to_bytes"]
+
+Format = Literal["json", "str", "raw"]
+
+
+class SerializationError(TypeError):
+    """A value could not be turned into bytes in the chosen format."""
+
+
+class DeserializationError(ValueError):
+    """Bytes read from Kafka are not valid in the expected format.
+
+    A consumer loop sends such a record to the dead-letter topic with this
+    message as the reason, instead of crashing or dropping it.
+    """
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (_dt.datetime, _dt.date)):
+        return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def to_bytes(fmt: Format, value: Any) -> bytes | None:
+    """Encode ``value`` in format ``fmt``."""
+    if value is None:
+        return None
+    if fmt == "json":
+        try:
+            return json.dumps(value, separators=(",", ":"), default=_json_default,
+                              allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(f"cannot encode as JSON: {exc}") from exc
+    if fmt == "str":
+        if isinstance(value, bytes):
+            return value
+        return str(value).encode()
+    if fmt == "raw":
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise SerializationError(f"raw format needs bytes; got {type(value).__name__}")
+        return bytes(value)
+    raise ValueError(f"unknown format {fmt!r}; expected 'json', 'str' or 'raw'")
+
+
+def from_bytes(fmt: Format, data: bytes | None) -> Any:
+    """Decode ``data`` read from Kafka; raise :class:`DeserializationError` if it is not ``fmt``."""
+    if data is None:
+        return None
+    if fmt == "raw":
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeserializationError(f"not UTF-8 text: {exc}") from exc
+    if fmt == "str":
+        return text
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DeserializationError(f"not valid JSON: {exc}") from exc
+    raise ValueError(f"unknown format {fmt!r}; expected 'json', 'str' or 'raw'")
