@@ -24,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     global _started
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # Solution notebooks must pass their own checks: a wrong solution fails the run.
+    os.environ["KAFKALAB_STRICT_CHECKS"] = "1"
     if os.environ.get("KAFKA_BROKERS"):
         return
     if not os.environ.get("KAFKALAB_STATE_DIR"):
