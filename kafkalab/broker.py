@@ -38,6 +38,7 @@ __all__ = [
     "MEMORY_ONLY_NOTICE",
     "down",
     "ensure",
+    "restart",
     "running",
     "state_dir",
     "status",
@@ -285,6 +286,17 @@ def down(timeout: float = 10.0) -> bool:
         _state_file().unlink(missing_ok=True)
         log.info("stopped the embedded broker (pid %s)", info.pid)
         return True
+
+
+def restart(timeout: float = 10.0) -> BrokerInfo:
+    """Stop the embedded broker and start a new one on the same port.
+
+    Everything it held is lost (memory-only). Used by failure-recovery lessons
+    and tests: clients reconnect to the same address and must cope.
+    """
+    info = _read_state()
+    down(timeout)
+    return up(port=info.port if info else None, timeout=timeout)[0]
 
 
 @contextlib.contextmanager

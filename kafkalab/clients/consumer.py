@@ -50,7 +50,8 @@ class _Listener(ConsumerRebalanceListener):
         self.owner.rebalances += 1
         log.info("%s: assigned %s", self.owner.group_id,
                  sorted((tp.topic, tp.partition) for tp in assigned))
-        if not self.owner.from_beginning and assigned and self.owner._raw is not None:
+        needs_position = not self.owner.from_beginning or self.owner._restore
+        if needs_position and assigned and self.owner._raw is not None:
             # This runs on kafka-python's I/O thread, which must not block; pause
             # the partitions and position them from the user's thread (_fetch).
             self.owner._raw.pause(*assigned)
@@ -115,6 +116,7 @@ class Consumer:
         self._stable = False
         self._waiting_since = time.monotonic()
         self._to_position: set[TopicPartition] = set()
+        self._restore: dict[TopicPartition, int] = {}
 
     # -- connection ------------------------------------------------------
 
@@ -194,7 +196,7 @@ class Consumer:
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         self._watch_group()
         if self._to_position:
-            self._seek_new_partitions_to_end()
+            self._position_new_partitions()
         out: list[Message] = []
         for records in batches.values():
             out.extend(self._decode(r) for r in records)
@@ -290,15 +292,22 @@ class Consumer:
         ends = self.admin.end_offsets(tps)
         return {tp: ends[tp] - self.raw.position(tp) for tp in tps}
 
-    def _seek_new_partitions_to_end(self) -> None:
-        # "Only new records" for partitions the group never committed on: start
-        # at the high watermark (the embedded broker's ListOffsets "latest" would
-        # re-deliver most of the last batch).
+    def _position_new_partitions(self) -> None:
+        # For partitions the group has no committed offset on: resume where a
+        # recovered group had committed (see recover_group), or, for "only new
+        # records", start at the high watermark (the embedded broker's
+        # ListOffsets "latest" would re-deliver most of the last batch).
         owned = self._to_position & set(self.raw.assignment())
         self._to_position.clear()
         fresh = [tp for tp in owned if self.raw.committed(tp) is None]
-        if fresh:
-            for tp, end in self.admin.end_offsets(fresh).items():
+        to_end = []
+        for tp in fresh:
+            if tp in self._restore:
+                self.raw.seek(tp, self._restore.pop(tp))
+            elif not self.from_beginning:
+                to_end.append(tp)
+        if to_end:
+            for tp, end in self.admin.end_offsets(to_end).items():
                 self.raw.seek(tp, end)
         self.raw.resume(*owned)
 
@@ -322,8 +331,11 @@ class Consumer:
 
         The embedded broker keeps a departed member as the leader of a group
         whose member left during a rebalance, and the group never forms again.
-        Deleting it (which also deletes its offsets) and writing the offsets
-        back lets a new join succeed.
+        Deleting it lets a new join succeed, but also deletes its committed
+        offsets, and the embedded broker refuses offset commits for a group
+        that does not exist yet. So the offsets are kept here and each
+        partition is positioned at them once it is assigned again; the next
+        commit stores them in the new group.
         """
         group = self.group_id
         assert group is not None
@@ -337,7 +349,7 @@ class Consumer:
             self._raw = None
         self._buffer.clear()
         self.admin.delete_group(group)
-        self.admin.set_group_offsets(group, offsets)
+        self._restore = dict(offsets)
         self.recoveries += 1
         self._stable = False
         _ = self.raw  # re-create and re-subscribe

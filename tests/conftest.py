@@ -1,0 +1,43 @@
+"""Fixtures for integration tests against the embedded broker (see ../conftest.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from kafkalab.clients import Admin, Producer
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses: the broker is shared by the whole run."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def admin() -> Iterator[Admin]:
+    with Admin() as a:
+        yield a
+
+
+@pytest.fixture
+def producer() -> Iterator[Producer]:
+    with Producer() as p:
+        yield p
+
+
+@pytest.fixture
+def new_topic(admin: Admin) -> Iterator[Callable[..., str]]:
+    """``new_topic(partitions=3)`` creates a fresh topic; all are deleted afterwards."""
+    made: list[str] = []
+
+    def make(partitions: int = 3, prefix: str = "t") -> str:
+        name = unique(prefix)
+        admin.ensure_topic(name, partitions)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        admin.delete_topic(name)
