@@ -1,0 +1,64 @@
+"""A time window: a half-open interval ``[start, end)`` of event time, in milliseconds.
+
+Every window type (:mod:`~kafkalab.windows.tumbling`, :mod:`~kafkalab.windows.hopping`,
+:mod:`~kafkalab.windows.session`) answers one question, "which windows does an
+event at time ``t`` belong to?", with :class:`Window` objects.
+
+>>> w = Window(60_000, 120_000)
+>>> w.contains(60_000), w.contains(120_000)
+(True, False)
+>>> w.size_ms
+60000
+>>> w.label()
+'1970-01-01T00:01:00Z/1970-01-01T00:02:00Z'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+__all__ = ["Window", "WindowSpec", "iso"]
+
+
+def iso(ms: int) -> str:
+    """Milliseconds since the epoch as an ISO-8601 UTC string (readable window labels).
+
+    >>> iso(1_700_000_000_000)
+    '2023-11-14T22:13:20Z'
+    """
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + (
+        f".{ms % 1000:03d}Z" if ms % 1000 else "Z")
+
+
+class Window(NamedTuple):
+    """``[start_ms, end_ms)``: an event at ``end_ms`` belongs to the *next* window.
+
+    A NamedTuple, so windows sort by start and serve as dictionary keys.
+    """
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def size_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    def contains(self, ts_ms: int) -> bool:
+        return self.start_ms <= ts_ms < self.end_ms
+
+    def label(self) -> str:
+        return f"{iso(self.start_ms)}/{iso(self.end_ms)}"
+
+
+class WindowSpec:
+    """Base class of the fixed-size window types: maps an event time to its windows.
+
+    Subclasses set ``size_ms`` and implement :meth:`windows_for`.
+    """
+
+    size_ms: int
+
+    def windows_for(self, ts_ms: int) -> list[Window]:
+        """The windows an event at ``ts_ms`` belongs to, oldest first."""
+        raise NotImplementedError

@@ -1,0 +1,148 @@
+"""Window assignment, stream time, late records, emit modes, sessions and checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kafkalab import windows
+from kafkalab.testing import make_events
+from kafkalab.windows import Count, Hopping, Session, Tumbling, Window, WindowedAggregation
+
+
+def test_tumbling_assigns_exactly_one_window():
+    t = Tumbling(1000)
+    for ts in [0, 1, 999, 1000, 1500, -1, -1000]:
+        (w,) = t.windows_for(ts)
+        assert w.contains(ts) and w.size_ms == 1000 and w.start_ms % 1000 == 0
+
+
+def test_hopping_windows_all_contain_the_event():
+    h = Hopping(5000, 1000)
+    for ts in [0, 999, 1000, 4999, 12_345]:
+        ws = h.windows_for(ts)
+        assert len(ws) == 5 and all(w.contains(ts) for w in ws)
+        assert [w.start_ms for w in ws] == sorted(w.start_ms for w in ws)
+    assert Hopping(1000, 1000).windows_for(1500) == Tumbling(1000).windows_for(1500)
+
+
+def test_bad_window_sizes_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="size_ms > 0"):
+        Tumbling(-5)
+    with pytest.raises(ValueError, match="gaps"):
+        Hopping(1000, 5000)
+    with pytest.raises(ValueError, match="gap_ms > 0"):
+        Session(0)
+    with pytest.raises(ValueError, match="emit must be"):
+        WindowedAggregation(Tumbling(), Count(), emit="sometimes")
+
+
+def test_final_mode_emits_once_per_window_when_it_closes():
+    agg = WindowedAggregation(Tumbling(1000), Count(), grace_ms=500, emit="final")
+    out = []
+    for e in make_events(range(10), start_ms=0, step_ms=300, key="k"):
+        out += agg.process(e.key, e.value, e.timestamp_ms)
+    # events at 0..2700 ms; stream time 2700 closes [0,1000) (1500 <= 2700) and [1000,2000)
+    assert [(r.window.start_ms, r.value, r.final) for r in out] == [(0, 4, True), (1000, 3, True)]
+    assert [(r.window.start_ms, r.value) for r in agg.flush()] == [(2000, 3)]
+
+
+def test_update_mode_emits_every_change():
+    agg = WindowedAggregation(Tumbling(1000), Count(), emit="update")
+    out = [r for e in make_events(range(3), step_ms=100, key="k")
+           for r in agg.process(e.key, e.value, e.timestamp_ms)]
+    assert [r.value for r in out] == [1, 2, 3] and not any(r.final for r in out)
+
+
+def test_late_record_goes_to_the_side_output_with_its_reason():
+    agg = WindowedAggregation(Tumbling(1000), Count(), grace_ms=0, emit="final")
+    agg.process("k", "a", 100)
+    agg.process("k", "b", 2500)
+    (late,) = agg.process("k", "late one", 900)
+    assert isinstance(late, windows.LateRecord)
+    assert late.value == "late one" and late.lateness_ms == 1600
+    assert late.windows == (Window(0, 1000),)
+    rec = late.as_record()
+    assert "after its window(s) closed" in rec["reason"] and rec["lateness_ms"] == 1600
+    assert agg.late_count == 1
+
+
+def test_out_of_order_within_grace_is_counted():
+    agg = WindowedAggregation(Tumbling(1000), Count(), grace_ms=2000, emit="final")
+    for ts in [100, 1200, 2500, 800, 2999]:
+        assert all(not isinstance(o, windows.LateRecord) for o in agg.process("k", 1, ts))
+    out = agg.process("k", 1, 3000)  # closes [0,1000): 1000 + 2000 <= 3000
+    assert [(r.window.start_ms, r.value) for r in out] == [(0, 2)]
+
+
+def test_keys_are_aggregated_separately():
+    agg = WindowedAggregation(Tumbling(1000), Count(), emit="final")
+    for key, ts in [("a", 1), ("b", 2), ("a", 3)]:
+        agg.process(key, None, ts)
+    assert {(r.key, r.value) for r in agg.flush()} == {("a", 2), ("b", 1)}
+
+
+def test_sessions_merge_and_tombstone_the_merged_windows():
+    agg = WindowedAggregation(Session(gap_ms=1000), Count(), grace_ms=10_000, emit="update")
+    agg.process("u", 1, 0)
+    agg.process("u", 1, 5000)
+    out = agg.process("u", 1, 800)   # joins nothing: 5000 - 800 > 1000; extends the first
+    assert out[-1].window == Window(0, 801) and out[-1].value == 2
+    out = agg.process("u", 1, 4200)  # bridges? 4200 is 3399 after 801: no; within 1000 of 5000: yes
+    assert out[-1].window == Window(4200, 5001) and out[-1].value == 2
+    out = agg.process("u", 1, 1700)  # 1700 - 800 <= 1000: extends session one
+    assert out[-1].window == Window(0, 1701)
+    out = agg.process("u", 1, 2700)  # 2700 touches 1700+1000 -> session [0, 2700]
+    out = agg.process("u", 1, 3400)  # within 1000 of 2700 and of 4200: bridges both
+    tombstones = [r.window for r in out if r.value is None]
+    assert sorted(tombstones) == [Window(0, 2701), Window(4200, 5001)]
+    assert out[-1].window == Window(0, 5001) and out[-1].value == 7
+
+
+def test_session_closes_after_gap_plus_grace_and_reports_late():
+    agg = WindowedAggregation(Session(gap_ms=1000), Count(), grace_ms=0, emit="final")
+    agg.process("u", 1, 0)
+    agg.process("u", 1, 500)
+    (closed,) = agg.process("v", 1, 1500)   # 500 + 1000 <= 1500: u's session closes
+    assert closed.key == "u" and closed.window == Window(0, 501) and closed.value == 2
+    (late,) = agg.process("u", 1, 200)
+    assert isinstance(late, windows.LateRecord)
+
+
+def test_session_needs_a_mergeable_aggregator():
+    class NoMerge(windows.Aggregator):
+        def initialize(self):
+            return 0
+
+        def add(self, acc, value):
+            return acc + 1
+
+    with pytest.raises(TypeError, match="merge"):
+        WindowedAggregation(Session(1000), NoMerge())
+
+
+@pytest.mark.parametrize("spec", [Tumbling(1000), Hopping(3000, 1000), Session(700)])
+def test_snapshot_restore_continues_identically(spec):
+    """A checkpoint mid-stream, restored into a fresh object, gives the same results."""
+    events = [(f"k{i % 3}", i, (i * 370) % 9000 + (i // 7) * 400) for i in range(120)]
+    agg_fn = lambda: windows.Fields(n=Count(), s=windows.Sum(), m=windows.Max(),  # noqa: E731
+                                    d=windows.CountDistinct())
+    whole = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    expected = [o for k, v, ts in events for o in whole.process(k, v, ts)] + whole.flush()
+
+    first = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    got = [o for k, v, ts in events[:50] for o in first.process(k, v, ts)]
+    snap = json.loads(json.dumps(first.snapshot()))   # must survive JSON
+    second = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    second.restore(snap)
+    got += [o for k, v, ts in events[50:] for o in second.process(k, v, ts)] + second.flush()
+    assert got == expected
+    assert second.late_count == whole.late_count
+
+
+def test_advance_closes_windows_without_a_record():
+    agg = WindowedAggregation(Tumbling(1000), Count(), emit="final")
+    agg.process("k", 1, 10)
+    assert agg.advance(999) == []
+    assert [r.value for r in agg.advance(1000)] == [1]
