@@ -1,0 +1,52 @@
+"""Shared bits of the benchmarks: timing, ratio tables and the results file.
+
+Every benchmark runs its baseline in the same process, against the same
+broker and data, and reports *ratios* to it; absolute numbers depend on the
+machine. Each run appends one JSON line to ``bench/results/<name>.jsonl``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def table(rows: list[dict[str, Any]], baseline: str, rate_key: str = "per_s") -> str:
+    """Rows with a ``name`` and a rate; adds each one's ratio to the baseline row."""
+    base = next(r[rate_key] for r in rows if r["name"] == baseline)
+    lines = [f"{'what':<34} {'per second':>12} {'ratio':>7}"]
+    for r in rows:
+        r["ratio"] = round(r[rate_key] / base, 3) if base else None
+        lines.append(f"{r['name']:<34} {r[rate_key]:>12,.0f} {r['ratio']:>7.2f}x")
+    return "\n".join(lines)
+
+
+def record(name: str, params: dict[str, Any], rows: list[dict[str, Any]],
+           results_dir: Path = RESULTS) -> Path:
+    """Append one run to ``<results_dir>/<name>.jsonl``; return the file."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}.jsonl"
+    line = {"timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
+                        "platform": platform.platform()},
+            "params": params, "results": rows}
+    with path.open("a") as fh:
+        fh.write(json.dumps(line) + "\n")
+    return path
