@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8888
 NO_BROWSER ?=
 
-.PHONY: env lab test test-fast notebooks bench clean
+.PHONY: env lab test test-fast system-deps notebooks bench clean
 
 env: $(STAMP)
 
@@ -27,8 +27,13 @@ lab: env
 # Every test: unit, integration (against the embedded broker), doctests and
 # every notebook under nbval. Things the tests need beyond Python come from
 # scripts/install-system-deps.sh (run only where they are missing).
-test: env
+test: env system-deps
 	$(PY) -m pytest
+
+# System packages some tests drive (headless Chromium for the dashboard test).
+# The script installs only what is missing, and says so when it cannot.
+system-deps:
+	@if [ -x scripts/install-system-deps.sh ]; then scripts/install-system-deps.sh; fi
 
 # Without the notebooks, for a quick loop while coding.
 test-fast: env
