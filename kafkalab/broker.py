@@ -151,7 +151,9 @@ def status() -> BrokerInfo | None:
     if info is None:
         return None
     if not _pid_alive(info.pid):
-        log.info("removing stale broker state (pid %s is gone)", info.pid)
+        log.warning("the embedded broker (pid %s, port %s) is no longer running: it was "
+                    "stopped or died, and the data it held is gone; see %s",
+                    info.pid, info.port, info.log)
         _state_file().unlink(missing_ok=True)
         return None
     if not _port_open(info.port):
