@@ -1,0 +1,37 @@
+"""Stream processing over topics, in the spirit of the Kafka Streams DSL.
+
+Build a pipeline with :class:`Stream` (``filter``, ``map``, ``group_by``,
+``window``, ``aggregate``, ``to``), then run it with a :class:`Processor`: it
+reads the topic in a consumer group (so processors split the partitions),
+keeps one windowed aggregation per partition, and checkpoints each one,
+together with the offset it covers, to a changelog topic so that a processor
+killed mid-window resumes without losing or double counting anything.
+"""
+
+from kafkalab.streams.checkpoint import Changelog
+from kafkalab.streams.processor import Processor, ProcessorStats
+from kafkalab.streams.stream import (
+    GroupedStream,
+    LocalRun,
+    Step,
+    Stream,
+    WindowedStream,
+    WindowedTable,
+    event_time,
+)
+from kafkalab.streams.task import Task, apply_steps
+
+__all__ = [
+    "Changelog",
+    "GroupedStream",
+    "LocalRun",
+    "Processor",
+    "ProcessorStats",
+    "Step",
+    "Stream",
+    "Task",
+    "WindowedStream",
+    "WindowedTable",
+    "apply_steps",
+    "event_time",
+]

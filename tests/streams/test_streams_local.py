@@ -1,0 +1,62 @@
+"""The DSL without a broker: steps, grouping, bad records, sessions (run_local)."""
+
+from __future__ import annotations
+
+from kafkalab import windows
+from kafkalab.streams import Step, Stream, apply_steps
+from kafkalab.testing import make_events, make_message
+
+
+def test_steps_run_in_order():
+    steps = [Step("map", lambda k, v: (v["user"], v)),
+             Step("flat_map", lambda k, v: [(k, i) for i in range(v["n"])]),
+             Step("filter", lambda k, v: v % 2 == 0)]
+    assert apply_steps(steps, None, {"user": "u", "n": 5}) == [("u", 0), ("u", 2), ("u", 4)]
+
+
+def test_group_by_rekeys_and_counts_per_window():
+    events = make_events([{"customerId": c, "total": t} for c, t in
+                          [("A", 5), ("B", 1), ("A", 7), ("A", 1), ("B", 2)]],
+                         step_ms=400, key="ignored")
+    table = (Stream("orders").group_by(lambda k, v: v["customerId"])
+             .window(windows.Tumbling(1000), emit="final").aggregate(windows.Sum("total")))
+    got = [(r.key, r.window.start_ms, r.value) for r in table.run_local(events).final()]
+    assert got == [("A", 0, 12), ("B", 0, 1), ("A", 1000, 1), ("B", 1000, 2)]
+
+
+def test_bad_records_are_reported_not_dropped():
+    msgs = [make_message({"ts": 1000, "v": 1}, offset=0),
+            make_message({"v": 2}, offset=1),                 # no time field
+            make_message({"ts": "yesterday", "v": 3}, offset=2),
+            make_message({"ts": 1500, "v": 4}, offset=3)]
+    table = Stream("t").group_by_key().window(windows.Tumbling(1000), time="ts").count()
+    run = table.run_local(msgs)
+    assert [r.value for r in run.final()] == [2]
+    assert [(m.offset, reason) for m, reason in run.dead] == [
+        (1, "no event time: field 'ts' is missing from the record"),
+        (2, "no event time: 'yesterday' is not ISO-8601 nor epoch ms")]
+
+
+def test_a_failing_step_is_reported_with_its_error():
+    msgs = [make_message({"v": 1}, offset=0), make_message({"v": 0}, offset=1)]
+    table = (Stream("t").map_values(lambda v: 10 // v["v"]).group_by_key()
+             .window(windows.Tumbling(1000)).count())
+    run = table.run_local(msgs)
+    assert [r.value for r in run.final()] == [1]
+    assert run.dead[0][1].startswith("ZeroDivisionError")
+
+
+def test_session_windows_through_the_dsl():
+    clicks = make_events([{}] * 4, key="u1", step_ms=400) + [
+        make_message({}, key="u1", offset=9, timestamp_ms=10_000)]
+    table = (Stream("clicks").group_by_key().window(windows.Session(gap_ms=1000), grace_ms=60_000)
+             .count())
+    got = [(r.window, r.value) for r in table.run_local(clicks).final()]
+    assert got == [(windows.Window(0, 1201), 4), (windows.Window(10_000, 10_001), 1)]
+
+
+def test_late_records_come_out_of_run_local():
+    msgs = [make_message(1, offset=i, key="k", timestamp_ms=ts)
+            for i, ts in enumerate([0, 5000, 100])]
+    run = Stream("t").group_by_key().window(windows.Tumbling(1000)).count().run_local(msgs)
+    assert [(r.timestamp_ms, r.stream_time_ms) for r in run.late] == [(100, 5000)]
