@@ -1,0 +1,145 @@
+"""Run one service against Kafka: consume, ``process``, publish the outbox, commit.
+
+The loop is :class:`kafkalab.clients.ConsumerLoop` (retries, dead-letter
+topic, commit after each batch). Around it the runner adds what the order
+services need:
+
+* records that are not valid events become :class:`~kafkalab.clients.PermanentError`,
+  so they go to the dead-letter topic with the reason instead of blocking the
+  partition (a *poison message*);
+* after each batch, the outbox is published and each row is deleted only
+  once the broker has acknowledged it;
+* about twice a second, even when idle, the service's ``tick`` runs (the
+  order service checks saga timeouts there);
+* on start, anything left in the outbox by a crash is published first.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from typing import Any
+
+from kafkalab.clients import (
+    Backoff,
+    Consumer,
+    ConsumerLoop,
+    DeadLetterQueue,
+    Message,
+    PermanentError,
+    Producer,
+    TransientError,
+)
+from kafkalab.orders.events import Event, InvalidEvent, Topics
+from kafkalab.orders.service import Service
+
+__all__ = ["ServiceRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRunner:
+    """Drive ``service`` from its topics until stopped or a bound is reached.
+
+    Parameters
+    ----------
+    service
+        The service (it owns its store).
+    producer
+        Shared by every runner of a process (kafka-python's producer is
+        thread-safe).
+    topics
+        Topic names (with the run's prefix).
+    group_prefix
+        Prepended to ``orders-<service>`` to make the consumer-group id.
+    tick_s
+        How often ``tick`` runs.
+    """
+
+    def __init__(self, service: Service, producer: Producer, *, topics: Topics = Topics(),
+                 group_prefix: str = "", settings: Any = None, tick_s: float = 0.5,
+                 poll_timeout: float = 0.1) -> None:
+        self.service = service
+        self.producer = producer
+        self.topics = topics
+        self.group_id = f"{group_prefix}orders-{service.name}"
+        self.settings = settings
+        self.tick_s = tick_s
+        self.poll_timeout = poll_timeout
+        self.ready = threading.Event()
+        self.loop: ConsumerLoop | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self.published = 0
+
+    def stop(self) -> None:
+        """Finish the current batch, commit, and return from :meth:`run`."""
+        self._stop.set()
+        if self.loop is not None:
+            self.loop.stop()
+
+    def _on_message(self, msg: Message) -> None:
+        try:
+            event = Event.from_dict(msg.value)
+        except InvalidEvent as exc:
+            # Retrying cannot fix bad data: straight to the dead-letter topic.
+            raise PermanentError(f"not a valid order event: {exc}") from exc
+        try:
+            self.service.process(event)
+        except sqlite3.OperationalError as exc:  # e.g. "database is locked": worth a retry
+            raise TransientError(str(exc)) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PermanentError(f"{event.event_type} {event.event_id}: {type(exc).__name__}: {exc}") from exc
+
+    def publish_outbox(self, timeout: float = 30.0) -> int:
+        """Send every outbox row, wait for the acks, delete the acknowledged rows."""
+        rows = self.service.store.outbox_pending()
+        if not rows:
+            return 0
+        futures = [(i, self.producer.send(self.topics.name(topic), value, key=key))
+                   for i, topic, key, value in rows]
+        self.producer.flush(timeout)
+        done = []
+        for i, f in futures:
+            if f.is_done and f.succeeded():
+                done.append(i)
+            else:
+                log.warning("%s: outbox row %d not acknowledged (%s); will retry",
+                            self.service.name, i, f.exception if f.is_done else "timeout")
+        self.service.store.outbox_done(done)
+        self.published += len(done)
+        return len(done)
+
+    def run(self, *, duration: float | None = None, join_timeout: float = 60.0) -> None:
+        """Consume until :meth:`stop` or ``duration`` seconds; always closes the consumer."""
+        started = time.monotonic()
+        consumer = Consumer([self.topics.name(t) for t in self.service.consumes],
+                            group_id=self.group_id, settings=self.settings,
+                            # Wait at most 100 ms for data per fetch: each saga step
+                            # is one hop through a topic, so this bounds its latency.
+                            fetch_max_wait_ms=100)
+        dlq = DeadLetterQueue(self.producer, self.topics.dead_letter)
+        self.loop = ConsumerLoop(consumer, self._on_message, dead_letter=dlq,
+                                 poll_timeout=self.poll_timeout,
+                                 backoff=Backoff(initial=0.05, max_delay=1.0, attempts=5))
+        try:
+            self.publish_outbox()  # what a crash left behind
+            consumer.wait_for_assignment(timeout=join_timeout)
+            self.ready.set()
+            log.info("%s: running in group %s", self.service.name, self.group_id)
+            while not self._stop.is_set():
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+                for _batch in self.loop.batches(timeout=self.tick_s):
+                    self.publish_outbox()
+                self.service.run_tick()
+                self.publish_outbox()
+        except BaseException as exc:
+            self.error = exc
+            log.exception("%s: stopped by an error", self.service.name)
+            raise
+        finally:
+            consumer.close()
+            self.ready.clear()
