@@ -37,7 +37,7 @@ system-deps:
 
 # Without the notebooks, for a quick loop while coding.
 test-fast: env
-	$(PY) -m pytest tests kafkalab -k "not notebook"
+	$(PY) -m pytest tests kafkalab
 
 notebooks: env
 	$(PY) -m kafkalab.curriculum build

@@ -8,6 +8,7 @@ and test helpers (:mod:`kafkalab.testing`).
 """
 
 import logging
+import sys
 
 from kafkalab.settings import Settings, SettingsError, get_settings
 
@@ -16,6 +17,18 @@ __version__ = "0.1.0"
 __all__ = ["Settings", "SettingsError", "__version__", "configure_logging", "get_settings"]
 
 logging.getLogger("kafkalab").addHandler(logging.NullHandler())
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is *now* (Jupyter and pytest replace it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def configure_logging(level: str | None = None) -> None:
@@ -27,7 +40,7 @@ def configure_logging(level: str | None = None) -> None:
     number = getattr(logging, (level or settings.log_level).upper())
     root = logging.getLogger("kafkalab")
     if not any(getattr(h, "_kafkalab", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                                "%H:%M:%S"))
         handler._kafkalab = True  # type: ignore[attr-defined]
