@@ -1,0 +1,97 @@
+"""The LogAggregator end to end on the embedded broker, and the week's CLI.
+
+Bad input is injected on purpose: a record that is not JSON and one that lacks
+required fields must reach the dead-letter topic with the reason, while the
+aggregator goes on with everything else.
+"""
+
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from kafkalab.clients import Consumer, Producer
+from kafkalab.logs import (
+    ErrorBurst,
+    LogAggregator,
+    LogFilter,
+    MemoryNotifier,
+    publish,
+    simulate,
+)
+
+
+def read_all(topic: str, n: int | None = None, idle: float = 2.0) -> list:
+    with Consumer(topic, group_id=False) as c:
+        return [m.value for m in c.messages(max_messages=n, idle_timeout=idle, timeout=60)]
+
+
+@pytest.mark.slow
+def test_aggregator_end_to_end_with_bad_input_injected(admin) -> None:
+    run = uuid.uuid4().hex[:8]
+    topics = {k: f"{k}-{run}" for k in ("logs", "summaries", "alerts", "dlq")}
+    records = simulate(420, seed=11, incidents=[ErrorBurst("payments", start_s=300, duration_s=60)])
+    with Producer() as p:
+        admin.ensure_topic(topics["logs"], 3)
+        half = len(records) // 2
+        publish(records[:half], p, topics["logs"])
+        p.raw.send(topics["logs"], b'{"timestamp": 1, "level": "ERR', key=b"api")
+        p.send(topics["logs"], {"timestamp": 1, "source": "api", "level": "ERROR"}, key="api")
+        publish(records[half:], p, topics["logs"])
+    memory = MemoryNotifier()
+    with LogAggregator(topic=topics["logs"], group_id=f"agg-{run}", summaries_topic=topics["summaries"],
+                       alerts_topic=topics["alerts"], dead_letter_topic=topics["dlq"],
+                       notifiers=[memory]) as agg:
+        stats = agg.run(max_messages=len(records) + 2, timeout=90)
+        assert (stats.processed, stats.dead_lettered) == (len(records), 2)
+        summaries = agg.summaries_frame()
+        alerts = agg.alerts_frame()
+    # Windows: 7 minutes x 4 services, and every record counted once.
+    assert len(summaries) == 7 * 4 and summaries["total"].sum() == len(records)
+    assert (collections.Counter(alerts["rule"]) == collections.Counter(
+        ["high-error-rate", "error-burst", "out-of-memory-or-timeout", "new-error"]))
+    assert set(alerts["service"]) == {"payments"} and len(memory.alerts) == 4
+    # What went to Kafka matches what was kept in memory.
+    published = read_all(topics["summaries"], len(summaries))
+    assert sorted((s["service"], s["window_start"], s["total"]) for s in published) == sorted(
+        (s["service"], s["window_start"], s["total"]) for s in agg.windows.summaries)
+    assert sorted(a["rule"] for a in read_all(topics["alerts"], 4)) == sorted(alerts["rule"])
+    dead = read_all(topics["dlq"], 2)
+    reasons = sorted(d["error"]["message"] for d in dead)
+    assert reasons[0].startswith("log record lacks required field(s) 'message'")
+    assert reasons[1].startswith("not valid JSON")
+    assert {d["source"]["topic"] for d in dead} == {topics["logs"]}
+    for name in topics.values():
+        admin.delete_topic(name)
+
+
+def test_handle_filters_and_rejects_without_kafka() -> None:
+    from kafkalab.logs.pipeline import InvalidRecord
+    from kafkalab.testing import make_events
+
+    agg = LogAggregator(log_filter=LogFilter(level="ERROR"), rules=[])
+    good = simulate(30, seed=1)
+    for msg in make_events(good):
+        agg.handle(msg)
+    with pytest.raises(InvalidRecord, match="lacks required field"):
+        agg.handle(make_events([{"message": "no time, no level"}])[0])
+    assert len(agg.records) + agg.filtered_out == len(good)
+    assert {r["level"] for r in agg.records} == {"ERROR"} and agg.invalid == 1
+
+
+@pytest.mark.slow
+def test_cli_demo_runs_bounded_and_alerts_once_per_rule() -> None:
+    run = uuid.uuid4().hex[:8]
+    out = subprocess.run(
+        [sys.executable, "-m", "kafkalab.logs", "demo", "--seconds", "420", "--topic",
+         f"cli-logs-{run}", "--summaries-topic", f"cli-sum-{run}", "--alerts-topic",
+         f"cli-alerts-{run}", "--dead-letter-topic", f"cli-dlq-{run}", "--timeout", "60"],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    alert_lines = [line for line in out.stdout.splitlines() if line.startswith("ALERT")]
+    assert len(alert_lines) == 4 and all("/payments" in line for line in alert_lines)
+    assert "0 dead-lettered" in out.stdout and "error rate per window" in out.stdout
