@@ -88,6 +88,9 @@ class Processor:
         self.settings = settings or get_settings()
         self.source = table.source.topic
         self.repartition_topic = f"{application_id}-repartition" if table.repartitions else None
+        # With a one-partition source all keys are in one partition already:
+        # the new key is computed in place, no repartition topic needed.
+        self._rekey_inline = False
         self.late_topic = f"{application_id}-late"
         self.dead_letter_topic = dead_letter_topic
         self.on_record = on_record
@@ -111,6 +114,8 @@ class Processor:
         """Create the internal and output topics (partitions as the source has)."""
         with Admin(self.settings) as admin:
             n = admin.describe_topic(self.source).partitions
+            if self.repartition_topic and n == 1:
+                self.repartition_topic, self._rekey_inline = None, True
             self.changelog.ensure(n, admin)
             if self.repartition_topic:
                 admin.ensure_topic(self.repartition_topic, partitions=n)
@@ -252,6 +257,9 @@ class Processor:
         else:
             try:
                 pairs = apply_steps(self.table.source.steps, msg.key, msg.value)
+                if self._rekey_inline:
+                    key_fn = self.table.windowed.grouped.key_fn
+                    pairs = [(key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
             except Exception as exc:  # noqa: BLE001
                 self._dead_letter(msg, exc, "transform")
                 return

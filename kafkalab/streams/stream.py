@@ -119,9 +119,10 @@ class Stream:
 
     topic: str
     steps: tuple[Step, ...] = ()
+    rekeyed: bool = False  # a map or flat_map may have changed the keys
 
-    def _with(self, step: Step) -> "Stream":
-        return replace(self, steps=(*self.steps, step))
+    def _with(self, step: Step, rekeyed: bool = False) -> "Stream":
+        return replace(self, steps=(*self.steps, step), rekeyed=self.rekeyed or rekeyed)
 
     def filter(self, predicate: Callable[[Any, Any], bool]) -> "Stream":
         """Keep the records for which ``predicate(key, value)`` is true."""
@@ -129,7 +130,7 @@ class Stream:
 
     def map(self, fn: Callable[[Any, Any], tuple[Any, Any]]) -> "Stream":
         """Replace each record by ``fn(key, value) -> (new_key, new_value)``."""
-        return self._with(Step("map", fn))
+        return self._with(Step("map", fn), rekeyed=True)
 
     def map_values(self, fn: Callable[[Any], Any]) -> "Stream":
         """Replace each value by ``fn(value)``; the key stays."""
@@ -137,15 +138,20 @@ class Stream:
 
     def flat_map(self, fn: Callable[[Any, Any], Iterable[tuple[Any, Any]]]) -> "Stream":
         """Replace each record by zero or more ``(key, value)`` pairs."""
-        return self._with(Step("flat_map", fn))
+        return self._with(Step("flat_map", fn), rekeyed=True)
 
     def peek(self, fn: Callable[[Any, Any], Any]) -> "Stream":
         """Call ``fn(key, value)`` for its side effect (logging, a counter); records pass."""
         return self._with(Step("peek", fn))
 
     def group_by_key(self) -> "GroupedStream":
-        """Group by the record key as it is (no repartitioning needed)."""
-        return GroupedStream(self, None)
+        """Group by the record key.
+
+        No repartitioning is needed when the keys are the ones the records were
+        written with. After a ``map`` or ``flat_map`` the keys may have changed,
+        so, as Kafka Streams does, the records are repartitioned first.
+        """
+        return GroupedStream(self, _same_key if self.rekeyed else None)
 
     def group_by(self, key_fn: Callable[[Any, Any], Any]) -> "GroupedStream":
         """Group by a new key ``key_fn(key, value)``.
@@ -155,6 +161,10 @@ class Stream:
         topic*, and aggregates from there: exactly what Kafka Streams does.
         """
         return GroupedStream(self, key_fn)
+
+
+def _same_key(key: Any, value: Any) -> Any:
+    return key
 
 
 @dataclass(frozen=True)

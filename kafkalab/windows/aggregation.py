@@ -16,7 +16,9 @@ Two emit modes, as in Kafka Streams:
 * ``"update"``: a :class:`WindowResult` after *every* change (a live table;
   downstream keeps the latest value per window);
 * ``"final"``: one result per window, when it closes (Kafka Streams'
-  ``suppress(untilWindowCloses)``; what you want for alerts and billing).
+  ``suppress(untilWindowCloses)``; what you want for alerts and billing);
+* ``"both"``: every update, and the final value once more at close (a live
+  dashboard that also feeds an anomaly detector).
 
 >>> from kafkalab.windows import Tumbling, Count
 >>> agg = WindowedAggregation(Tumbling(60_000), Count(), grace_ms=10_000, emit="final")
@@ -46,7 +48,7 @@ from kafkalab.windows.window import Window, WindowSpec, iso
 
 __all__ = ["EmitMode", "LateRecord", "WindowResult", "WindowedAggregation"]
 
-EmitMode = Literal["update", "final"]
+EmitMode = Literal["update", "final", "both"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class WindowedAggregation:
     grace_ms
         How long after its end a window still accepts late-arriving records.
     emit
-        ``"update"`` (every change) or ``"final"`` (once, on close).
+        ``"update"`` (every change), ``"final"`` (once, on close) or ``"both"``.
 
     Notes
     -----
@@ -120,8 +122,8 @@ class WindowedAggregation:
 
     def __init__(self, spec: WindowSpec | Session, aggregator: Aggregator, *,
                  grace_ms: int = 0, emit: EmitMode = "update") -> None:
-        if emit not in ("update", "final"):
-            raise ValueError(f"emit must be 'update' or 'final'; got {emit!r}")
+        if emit not in ("update", "final", "both"):
+            raise ValueError(f"emit must be 'update', 'final' or 'both'; got {emit!r}")
         if isinstance(spec, Session) and type(aggregator).merge is Aggregator.merge:
             raise TypeError(f"session windows merge accumulators, but {aggregator!r} has no "
                             "merge(); write one")
@@ -187,7 +189,7 @@ class WindowedAggregation:
                     self._open(key, window, acc)
                 acc = self.aggregator.add(acc, value)
                 self._state[(key, window)] = acc
-                if self.emit == "update":
+                if self.emit != "final":
                     out.append(WindowResult(key, window, self.aggregator.result(acc)))
             if closed:
                 out.append(self._late(key, value, ts_ms, closed))
@@ -204,11 +206,11 @@ class WindowedAggregation:
         out: list[Emitted] = []
         for old in replaced:
             acc = self.aggregator.merge(acc, self._state.pop((key, old)))
-            if self.emit == "update" and old != window:
+            if self.emit != "final" and old != window:
                 out.append(WindowResult(key, old, None))  # tombstone: merged away
         acc = self.aggregator.add(acc, value)
         self._open(key, window, acc)
-        if self.emit == "update":
+        if self.emit != "final":
             out.append(WindowResult(key, window, self.aggregator.result(acc)))
         return out
 
@@ -224,7 +226,7 @@ class WindowedAggregation:
             if (key, window) not in self._state:
                 continue  # a session merged into a bigger one: nothing to close
             acc = self._state.pop((key, window))
-            if self.emit == "final":
+            if self.emit != "update":
                 out.append(WindowResult(key, window, self.aggregator.result(acc), final=True))
         return out
 

@@ -60,3 +60,13 @@ def test_late_records_come_out_of_run_local():
             for i, ts in enumerate([0, 5000, 100])]
     run = Stream("t").group_by_key().window(windows.Tumbling(1000)).count().run_local(msgs)
     assert [(r.timestamp_ms, r.stream_time_ms) for r in run.late] == [(100, 5000)]
+
+
+def test_group_by_key_after_a_map_repartitions():
+    s = Stream("t").map(lambda k, v: (v["user"], v))
+    assert s.group_by_key().window(windows.Tumbling()).count().repartitions
+    assert not Stream("t").group_by_key().window(windows.Tumbling()).count().repartitions
+    msgs = [make_message({"user": u}, key="x", offset=i, timestamp_ms=i)
+            for i, u in enumerate("abab")]
+    run = s.group_by_key().window(windows.Tumbling(1000)).count().run_local(msgs)
+    assert [(r.key, r.value) for r in run.final()] == [("a", 2), ("b", 2)]

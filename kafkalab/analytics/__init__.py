@@ -1,0 +1,53 @@
+"""Real-time analytics: windowed shop metrics, a live table and dashboards, anomaly detection.
+
+:func:`shop_metrics` computes the course brief's metrics (orders, users,
+performance) per window with :mod:`kafkalab.streams`; :class:`ShopAnalytics`
+runs it into a :class:`LiveTable`, a browser dashboard (:class:`DashboardServer`)
+and per-metric anomaly detectors (:class:`RollingZScore`,
+:class:`ScaledHalfSpaceTrees`) whose alerts go to the ``alerts`` topic.
+:class:`EventGenerator` makes seeded, labelled events to try it all on.
+"""
+
+from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.analytics.broadcast import Broadcaster, Client
+from kafkalab.analytics.dashboard import DashboardServer, create_app, plotly_js_path
+from kafkalab.analytics.evaluation import Report, evaluate, roc_auc
+from kafkalab.analytics.generator import ANOMALY_KINDS, EventGenerator
+from kafkalab.analytics.hst import ScaledHalfSpaceTrees, scale
+from kafkalab.analytics.live import LiveChart
+from kafkalab.analytics.metrics import BOUNDS, METRICS, ShopMetrics, flatten
+from kafkalab.analytics.monitor import AnomalyMonitor, hst_monitor, zscore_monitor
+from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, shop_metrics
+from kafkalab.analytics.table import LiveTable
+from kafkalab.analytics.zscore import RollingZScore
+
+__all__ = [
+    "ALERTS_TOPIC",
+    "ANOMALY_KINDS",
+    "Alert",
+    "AlertPublisher",
+    "AnomalyMonitor",
+    "BOUNDS",
+    "Broadcaster",
+    "Client",
+    "DashboardServer",
+    "EVENTS_TOPIC",
+    "EventGenerator",
+    "LiveChart",
+    "LiveTable",
+    "METRICS",
+    "Report",
+    "RollingZScore",
+    "ScaledHalfSpaceTrees",
+    "ShopAnalytics",
+    "ShopMetrics",
+    "create_app",
+    "evaluate",
+    "flatten",
+    "hst_monitor",
+    "plotly_js_path",
+    "roc_auc",
+    "scale",
+    "shop_metrics",
+    "zscore_monitor",
+]

@@ -1,0 +1,138 @@
+"""Week 6 as plain Python: ``python -m kafkalab.analytics <command>``.
+
+Commands (all bounded; the broker comes from ``KAFKA_BROKERS``, or the
+embedded one is started):
+
+* ``generate``  write seeded shop events to a topic (``--minutes``, ``--speed``);
+* ``run``       compute the metrics, detect anomalies, publish alerts, and with
+  ``--serve`` show the browser dashboard (``--seconds``, ``--idle-timeout``);
+* ``evaluate``  score the detectors on a labelled stream, no broker needed;
+* ``demo``      generate in real time and run the dashboard, side by side.
+
+Examples::
+
+    python -m kafkalab.analytics evaluate --minutes 240
+    python -m kafkalab.analytics demo --serve --port 8000 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+from kafkalab import configure_logging
+from kafkalab.analytics.evaluation import evaluate
+from kafkalab.analytics.generator import EventGenerator
+from kafkalab.analytics.metrics import flatten
+from kafkalab.analytics.monitor import hst_monitor, zscore_monitor
+from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, shop_metrics
+from kafkalab.clients import Admin, Producer
+from kafkalab.testing import make_message
+
+
+def produce_events(topic: str, events: list[dict[str, Any]], *, speed: float = 0.0,
+                   stop: threading.Event | None = None) -> int:
+    """Write events keyed by user, with their event time as the Kafka timestamp.
+
+    ``speed`` 0 writes as fast as possible; 60 plays one minute of event time
+    per second of wall time (a live stream to watch).
+    """
+    with Admin() as admin:
+        # One partition: site-wide metrics need every event in one ordered stream.
+        admin.ensure_topic(topic, partitions=1)
+    sent = 0
+    with Producer() as producer:
+        t_wall, t_event = time.monotonic(), events[0]["timestamp"] if events else 0
+        for event in events:
+            if stop is not None and stop.is_set():
+                break
+            if speed > 0:
+                due = t_wall + (event["timestamp"] - t_event) / 1000 / speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    producer.flush()
+                    time.sleep(delay)
+            producer.send(topic, event, key=event.get("customerId") or event.get("userId"),
+                          timestamp_ms=event["timestamp"])
+            sent += 1
+        producer.flush()
+    return sent
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    gen = EventGenerator(seed=args.seed, minutes=args.minutes)
+    msgs = [make_message(e, offset=i, key="shop") for i, e in enumerate(gen.generate())]
+    final = shop_metrics("local", emit="final").run_local(msgs).final()
+    series = [(r.window.start_ms, flatten(r.value)) for r in final]
+    print(f"{len(series)} windows, {len(gen.labels)} with an injected anomaly")
+    for monitor in (zscore_monitor(), hst_monitor(seed=args.seed)):
+        print(evaluate(monitor, series, gen.is_anomalous))
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    events = EventGenerator(seed=args.seed, minutes=args.minutes).generate()
+    n = produce_events(args.topic, events, speed=args.speed)
+    print(f"wrote {n} events to {args.topic}")
+
+
+def run_analytics(args: argparse.Namespace) -> None:
+    from kafkalab.analytics.dashboard import DashboardServer
+
+    with ShopAnalytics(args.topic, application_id=args.app_id) as analytics:
+        server = DashboardServer(analytics.table, analytics.hub, port=args.port) if args.serve else None
+        if server:
+            server.start()
+            print(f"dashboard: {server.url}")
+        try:
+            stats = analytics.run(timeout=args.seconds, idle_timeout=args.idle_timeout)
+        finally:
+            if server:
+                server.stop()
+        print(f"processed {stats.records} records into {len(analytics.table)} windows; "
+              f"{stats.late} late, {stats.dead_lettered} dead-lettered")
+        for alert in analytics.alerts:
+            print("ALERT", alert)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    stop = threading.Event()
+    events = EventGenerator(seed=args.seed, minutes=args.minutes).generate()
+    feeder = threading.Thread(target=produce_events, args=(args.topic, events),
+                              kwargs={"speed": args.speed, "stop": stop}, daemon=True)
+    with Admin() as admin:
+        admin.ensure_topic(args.topic, partitions=1)
+    feeder.start()
+    try:
+        run_analytics(args)
+    finally:
+        stop.set()
+        feeder.join(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m kafkalab.analytics",
+                                 description="week 6: real-time analytics")
+    sub = ap.add_subparsers(dest="command", required=True)
+    for name in ("generate", "run", "evaluate", "demo"):
+        p = sub.add_parser(name)
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--minutes", type=int, default=60 if name != "evaluate" else 240)
+        p.add_argument("--topic", default=EVENTS_TOPIC)
+        p.add_argument("--app-id", default="shop-analytics")
+        p.add_argument("--speed", type=float, default=0.0 if name == "generate" else 60.0,
+                       help="minutes of event time per second; 0 = as fast as possible")
+        p.add_argument("--seconds", type=float, default=30.0, help="run at most this long")
+        p.add_argument("--idle-timeout", type=float, default=10.0)
+        p.add_argument("--serve", action="store_true", help="serve the browser dashboard")
+        p.add_argument("--port", type=int, default=8000)
+    args = ap.parse_args(argv)
+    configure_logging()
+    {"generate": cmd_generate, "run": run_analytics, "evaluate": cmd_evaluate,
+     "demo": cmd_demo}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

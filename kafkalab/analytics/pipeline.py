@@ -1,0 +1,158 @@
+"""Real-time analytics end to end: events topic -> windowed metrics -> table, detectors, alerts.
+
+:func:`shop_metrics` is the stream-processing part, written with the DSL.
+:class:`ShopAnalytics` runs it and fans each result out: into the
+:class:`~kafkalab.analytics.table.LiveTable` (and through the broadcaster to
+every dashboard page), and, once a window is final, through the anomaly
+monitors; their alerts go to the ``alerts`` topic and to the pages.
+
+>>> a = ShopAnalytics("events", application_id="shop-analytics")   # no network I/O yet
+>>> [m.name for m in a.monitors]
+['zscore', 'halfspacetrees']
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.analytics.broadcast import Broadcaster
+from kafkalab.analytics.metrics import ShopMetrics, flatten
+from kafkalab.analytics.monitor import AnomalyMonitor, hst_monitor, zscore_monitor
+from kafkalab.analytics.table import LiveTable
+from kafkalab.clients import Producer
+from kafkalab.settings import Settings, get_settings
+from kafkalab.streams import Processor, ProcessorStats, Stream, WindowedTable
+from kafkalab.windows import EmitMode, Tumbling, WindowResult
+
+__all__ = ["EVENTS_TOPIC", "ShopAnalytics", "shop_metrics"]
+
+log = logging.getLogger(__name__)
+
+#: Where the week 6 generator writes its events.
+EVENTS_TOPIC = "shop-events"
+
+
+def shop_metrics(topic: str = EVENTS_TOPIC, *, window_ms: int = 60_000, grace_ms: int = 30_000,
+                 emit: EmitMode = "both") -> WindowedTable:
+    """Site-wide metrics per window: the course brief's ``groupByKey().windowedBy(60000).aggregate``.
+
+    Every event gets the one key ``"shop"`` (the metrics are for the whole
+    site), so all of a window's events meet in one place.
+    """
+    return (Stream(topic)
+            .group_by(lambda key, event: "shop")
+            .window(Tumbling(window_ms), grace_ms=grace_ms, emit=emit, time="timestamp")
+            .aggregate(ShopMetrics()))
+
+
+class ShopAnalytics:
+    """Run :func:`shop_metrics` and feed the live table, the detectors and the alerts.
+
+    Parameters
+    ----------
+    topic
+        The events topic.
+    application_id
+        Consumer group and internal-topic prefix of the processor.
+    monitors
+        Anomaly monitors (default: rolling z-score and HalfSpaceTrees).
+    alerts_topic
+        Where alerts are published; ``None`` keeps them in :attr:`alerts` only.
+    """
+
+    def __init__(self, topic: str = EVENTS_TOPIC, *, application_id: str = "shop-analytics",
+                 monitors: Sequence[AnomalyMonitor] | None = None,
+                 alerts_topic: str | None = ALERTS_TOPIC, window_ms: int = 60_000,
+                 grace_ms: int = 30_000, hub: Broadcaster | None = None,
+                 settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.table = LiveTable()
+        self.hub = hub or Broadcaster()
+        self.monitors = list(monitors) if monitors is not None else [zscore_monitor(),
+                                                                     hst_monitor()]
+        self.alerts: list[Alert] = []
+        self.alerts_topic = alerts_topic
+        self._producer: Producer | None = None
+        self._publisher: AlertPublisher | None = None
+        self.table.on_update(lambda row: self.hub.publish({"type": "metrics", "row": row}))
+        pipeline = shop_metrics(topic, window_ms=window_ms, grace_ms=grace_ms).foreach(self.handle)
+        self.processor = Processor(pipeline, application_id=application_id, settings=self.settings)
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def handle(self, result: WindowResult) -> None:
+        """One window result: update the table; when final, run the detectors."""
+        self.table.update(result)
+        if not result.final or result.value is None:
+            return
+        metrics = flatten(result.value)
+        for monitor in self.monitors:
+            for alert in monitor.observe(result.window.start_ms, metrics):
+                self.alerts.append(alert)
+                self.hub.publish({"type": "alert", "alert": alert.as_record()})
+                if self.alerts_topic:
+                    self._alert_publisher()(alert)
+
+    def _alert_publisher(self) -> AlertPublisher:
+        if self._publisher is None:
+            self._producer = Producer(self.settings)
+            self._publisher = AlertPublisher(self._producer, self.alerts_topic or ALERTS_TOPIC)
+        return self._publisher
+
+    def run(self, **bounds: Any) -> ProcessorStats:
+        """Process in this thread; ``bounds`` go to :meth:`Processor.run` (always pass one)."""
+        try:
+            return self.processor.run(**bounds)
+        finally:
+            if self._producer is not None:
+                self._producer.flush()
+
+    def start(self, **bounds: Any) -> "ShopAnalytics":
+        """Process in a background thread (for notebooks and the web dashboard)."""
+
+        def target() -> None:
+            try:
+                self.run(**bounds)
+            except BaseException as exc:  # noqa: BLE001 - reported by wait()/stop()
+                self.error = exc
+                log.exception("analytics stopped with an error")
+
+        self._thread = threading.Thread(target=target, name="shop-analytics", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait for the background run to reach its bound; re-raise its error."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the background run to finish its batch, then wait for it."""
+        self.processor.stop()
+        self.wait(timeout)
+
+    def close(self) -> None:
+        """Stop, leave the group, flush alerts, disconnect."""
+        if self.running:
+            self.stop()
+        self.processor.close()
+        if self._producer is not None:
+            self._producer.close()
+            self._producer = None
+            self._publisher = None
+
+    def __enter__(self) -> "ShopAnalytics":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
