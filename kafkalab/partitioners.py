@@ -75,8 +75,25 @@ class KeyPartitioner(Partitioner):
     def choose(self, key: bytes | None, partitions: Sequence[int]) -> int:
         """Return one of ``partitions`` (sorted partition ids) for a record with ``key``."""
 
+    _repick = threading.local()
+
+    def on_new_batch(self, topic: str, cluster: Any, prev_partition: int) -> None:
+        """kafka-python's hook before it asks again for a keyless record.
+
+        When a keyless record would open a new batch, kafka-python (KIP-480,
+        "sticky" partitioning) calls this hook and then :meth:`partition` a
+        second time for the same record. A rule with state, such as round
+        robin, would then advance twice and skip partitions; so the second
+        call gets the first answer back.
+        """
+        self._repick.partition = prev_partition
+
     def partition(self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
                   serialized_value: bytes | None, cluster: Any) -> int:
+        again = getattr(self._repick, "partition", None)
+        if again is not None:
+            self._repick.partition = None
+            return again
         partitions = sorted(cluster.partitions_for_topic(topic) or ())
         if not partitions:
             raise ValueError(f"no partitions known for topic {topic!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import uuid
 
 import pytest
@@ -103,3 +104,16 @@ def test_custom_partitioner_decides_placement_on_the_broker():
                 broken.send(topic, {"x": 1}, key="k").get(timeout=10)
     assert placed_rr == [0, 1, 2, 3, 0, 1, 2, 3]
     assert placed_default == {k: key_partition(k, 4) for k in customer_ids(10)}
+
+
+def test_round_robin_stays_even_when_keyless_sends_open_new_batches():
+    # kafka-python asks a partitioner twice for a keyless record that opens a
+    # new batch; without the on_new_batch hook, round robin skipped partitions.
+    topic = f"test-partitioners-rr-{uuid.uuid4().hex[:8]}"
+    with clients.Admin() as admin:
+        admin.ensure_topic(topic, partitions=4)
+    with clients.Producer(partitioner=RoundRobin(), linger_ms=0) as producer:
+        futures = [producer.send(topic, {"i": i}) for i in range(40)]
+        producer.flush()
+    placed = collections.Counter(f.get(timeout=10).partition for f in futures)
+    assert placed == {0: 10, 1: 10, 2: 10, 3: 10}
