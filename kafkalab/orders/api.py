@@ -115,6 +115,7 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
                   description="The order system of weeks 3 and 4: every order is a saga "
                               "driven through Kafka topics.")
     state: dict[str, Any] = {"producer": producer}
+    app.state.orders = state  # tests check no producer was created for rejected requests
     lock = threading.Lock()
 
     def get_producer() -> Producer:

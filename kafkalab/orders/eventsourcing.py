@@ -63,7 +63,9 @@ def apply(view: dict[str, Any] | None, event: Event) -> dict[str, Any]:
                             "data": event.data})
     # Events of one order come from four topics, read by independent fetches:
     # sort by time so the history reads as it happened.
-    view["history"].sort(key=lambda h: (h["timestamp"], STATUS_OF.get(h["eventType"], ("", 0))[1]))
+    # (The event id breaks ties, so every replay sorts the same way.)
+    view["history"].sort(key=lambda h: (h["timestamp"], STATUS_OF.get(h["eventType"], ("", 0))[1],
+                                        h["eventId"]))
     t = event.event_type
     if t == "OrderPlaced":
         view.update(customerId=event.data["customerId"], items=event.data["items"],

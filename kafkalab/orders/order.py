@@ -17,7 +17,7 @@ so a restart of this service resumes every saga where it stood.
 ['ReserveInventory']
 >>> clock.advance(6)          # inventory never answers
 >>> [e.event_type for e in svc.run_tick()], svc.saga("ORD-1").status
-(['ReleaseInventory'], 'compensating')
+(['ReleaseInventory', 'OrderCancelled'], 'cancelled')
 """
 
 from __future__ import annotations
