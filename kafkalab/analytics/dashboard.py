@@ -47,7 +47,12 @@ def plotly_js_path() -> Path:
 
 
 def create_app(table: LiveTable, hub: Broadcaster, *, title: str = "kafkalab live metrics") -> FastAPI:
-    """The app: page, script, JSON endpoint and WebSocket, over ``table`` and ``hub``."""
+    """The app: page, script, JSON endpoint and WebSocket, over ``table`` and ``hub``.
+
+    A client that falls behind is resynchronised with a snapshot of ``table``.
+    """
+    if hub.snapshot is None:
+        hub.snapshot = lambda: {"type": "snapshot", "rows": table.rows()}
     # FastAPI's /docs pages load their scripts from a CDN; this app works offline.
     app = FastAPI(title=title, docs_url=None, redoc_url=None)
     page = PAGE.read_text(encoding="utf-8").replace("{{title}}", title)

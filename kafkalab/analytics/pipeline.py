@@ -78,7 +78,10 @@ class ShopAnalytics:
         self.alerts_topic = alerts_topic
         self._producer: Producer | None = None
         self._publisher: AlertPublisher | None = None
-        self.table.on_update(lambda row: self.hub.publish({"type": "metrics", "row": row}))
+        # Keyed by window: a slow page skips intermediate values of a window,
+        # never its latest one.
+        self.table.on_update(lambda row: self.hub.publish({"type": "metrics", "row": row},
+                                                          key=row["windowStart"]))
         pipeline = shop_metrics(topic, window_ms=window_ms, grace_ms=grace_ms).foreach(self.handle)
         self.processor = Processor(pipeline, application_id=application_id, settings=self.settings)
         self._thread: threading.Thread | None = None
