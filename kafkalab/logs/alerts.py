@@ -119,7 +119,7 @@ class AlertEngine:
         self._last[key] = alert.timestamp_ms
         self.stats.fired += 1
         self.alerts.append(alert)
-        log.info("alert %s/%s: %s", alert.rule, alert.service, alert.message)
+        log.debug("alert %s/%s: %s", alert.rule, alert.service, alert.message)
         for notifier in self.notifiers:
             try:
                 notifier.notify(alert)
