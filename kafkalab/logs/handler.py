@@ -119,8 +119,10 @@ class KafkaLogHandler(logging.Handler):
     host
         Defaults to this machine's host name.
     exclude
-        Logger name prefixes never shipped. kafka-python's own loggers are
-        excluded by default: shipping them would log about shipping logs.
+        Loggers never shipped, with their children: ``"kafka"`` excludes
+        ``kafka`` and ``kafka.conn`` (not ``kafkalab``). kafka-python's own
+        loggers are excluded by default: shipping them would log about
+        shipping logs.
     producer_config
         Extra ``KafkaProducer`` settings.
 
@@ -138,7 +140,7 @@ class KafkaLogHandler(logging.Handler):
                  settings: Settings | None = None, level: int | str = logging.NOTSET,
                  capacity: int = 10_000, batch_size: int = 500, flush_interval: float = 0.2,
                  send_timeout: float = 10.0, max_backoff: float = 5.0, host: str | None = None,
-                 exclude: Iterable[str] = ("kafka.", "kafka"),
+                 exclude: Iterable[str] = ("kafka",),
                  producer_config: dict[str, Any] | None = None) -> None:
         super().__init__(level)
         if capacity < 1 or batch_size < 1:
@@ -180,7 +182,8 @@ class KafkaLogHandler(logging.Handler):
             exception=exception, metadata=metadata)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(self.exclude) or (
+        name = record.name
+        if any(name == p or name.startswith(p + ".") for p in self.exclude) or (
                 self._thread is not None and record.thread == self._thread.ident):
             # The sender thread's own lines (and kafka-python's) would feed back
             # into the buffer they are about: skip them, but count them.
@@ -193,6 +196,10 @@ class KafkaLogHandler(logging.Handler):
             return
         with self._cond:
             self.stats.emitted += 1
+            if self._stop.is_set():
+                # Closed: nothing will send this any more; count it, never hold it silently.
+                self.stats.dropped += 1
+                return
             if len(self._buffer) >= self.capacity:
                 # Full: drop the newest. The oldest lines usually say how the
                 # trouble began, so they are the ones worth keeping.

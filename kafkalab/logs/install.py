@@ -31,7 +31,9 @@ def install(service: str, *, level: int | str = logging.INFO, logger: str | logg
     level
         The lowest level shipped. The logger's own level is lowered to it if
         needed, since a logger drops records below its level before any
-        handler sees them.
+        handler sees them. Other handlers on that logger then see those
+        records too: give them a level of their own (``handler.setLevel``)
+        if they should stay quieter.
     logger
         A logger or its name; ``None`` for the root logger.
     **options

@@ -95,15 +95,28 @@ def test_unreachable_broker_drops_beyond_capacity_and_counts_every_drop() -> Non
     assert "127.0.0.1" in (h.stats.last_error or "") or h.stats.last_error
 
 
-def test_kafka_python_lines_are_not_shipped_but_counted() -> None:
+def test_kafka_python_lines_are_not_shipped_but_kafkalab_lines_are() -> None:
     h = KafkaLogHandler("api", flush_interval=60)
-    logging.getLogger("kafka.conn").addHandler(h)
+    for name in ("kafka", "kafkalab.orders.payment"):  # kafka.conn propagates to kafka
+        logging.getLogger(name).addHandler(h)
     try:
+        logging.getLogger("kafka").warning("noise")
         logging.getLogger("kafka.conn").warning("noise")
+        logging.getLogger("kafkalab.orders.payment").warning("payment declined")
     finally:
-        logging.getLogger("kafka.conn").removeHandler(h)
-    assert (h.stats.skipped, h.stats.emitted) == (1, 0)
+        for name in ("kafka", "kafkalab.orders.payment"):
+            logging.getLogger(name).removeHandler(h)
+    assert (h.stats.skipped, h.stats.emitted) == (2, 1)
     h.close(timeout=0)
+    assert h.stats.dropped == 1  # closed before sending: counted
+
+
+def test_records_logged_after_close_are_counted_as_dropped() -> None:
+    h = KafkaLogHandler("api", flush_interval=60)
+    log = attach(h, f"t.closed.{uuid.uuid4().hex}")
+    h.close(timeout=0)
+    log.error("too late")
+    assert (h.stats.emitted, h.stats.dropped, h.stats.buffered) == (1, 1, 0)
 
 
 def test_install_attaches_one_handler_and_ships(admin) -> None:
