@@ -17,7 +17,7 @@ from kafkalab.analytics.hst import ScaledHalfSpaceTrees, scale
 from kafkalab.analytics.live import LiveChart
 from kafkalab.analytics.metrics import BOUNDS, METRICS, ShopMetrics, flatten
 from kafkalab.analytics.monitor import AnomalyMonitor, hst_monitor, zscore_monitor
-from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, shop_metrics
+from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, produce_events, shop_metrics
 from kafkalab.analytics.table import LiveTable
 from kafkalab.analytics.zscore import RollingZScore
 
@@ -46,6 +46,7 @@ __all__ = [
     "flatten",
     "hst_monitor",
     "plotly_js_path",
+    "produce_events",
     "roc_auc",
     "scale",
     "shop_metrics",

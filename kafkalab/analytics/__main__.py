@@ -19,46 +19,15 @@ from __future__ import annotations
 
 import argparse
 import threading
-import time
-from typing import Any
 
 from kafkalab import configure_logging
 from kafkalab.analytics.evaluation import evaluate
 from kafkalab.analytics.generator import EventGenerator
 from kafkalab.analytics.metrics import flatten
 from kafkalab.analytics.monitor import hst_monitor, zscore_monitor
-from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, shop_metrics
-from kafkalab.clients import Admin, Producer
+from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, produce_events, shop_metrics
+from kafkalab.clients import Admin
 from kafkalab.testing import make_message
-
-
-def produce_events(topic: str, events: list[dict[str, Any]], *, speed: float = 0.0,
-                   stop: threading.Event | None = None) -> int:
-    """Write events keyed by user, with their event time as the Kafka timestamp.
-
-    ``speed`` 0 writes as fast as possible; 60 plays one minute of event time
-    per second of wall time (a live stream to watch).
-    """
-    with Admin() as admin:
-        # One partition: site-wide metrics need every event in one ordered stream.
-        admin.ensure_topic(topic, partitions=1)
-    sent = 0
-    with Producer() as producer:
-        t_wall, t_event = time.monotonic(), events[0]["timestamp"] if events else 0
-        for event in events:
-            if stop is not None and stop.is_set():
-                break
-            if speed > 0:
-                due = t_wall + (event["timestamp"] - t_event) / 1000 / speed
-                delay = due - time.monotonic()
-                if delay > 0:
-                    producer.flush()
-                    time.sleep(delay)
-            producer.send(topic, event, key=event.get("customerId") or event.get("userId"),
-                          timestamp_ms=event["timestamp"])
-            sent += 1
-        producer.flush()
-    return sent
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,12 +24,12 @@ from kafkalab.analytics.broadcast import Broadcaster
 from kafkalab.analytics.metrics import ShopMetrics, flatten
 from kafkalab.analytics.monitor import AnomalyMonitor, hst_monitor, zscore_monitor
 from kafkalab.analytics.table import LiveTable
-from kafkalab.clients import Producer
+from kafkalab.clients import Admin, Producer
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams import Processor, ProcessorStats, Stream, WindowedTable
 from kafkalab.windows import EmitMode, Tumbling, WindowResult
 
-__all__ = ["EVENTS_TOPIC", "ShopAnalytics", "shop_metrics"]
+__all__ = ["EVENTS_TOPIC", "ShopAnalytics", "produce_events", "shop_metrics"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,35 @@ def shop_metrics(topic: str = EVENTS_TOPIC, *, window_ms: int = 60_000, grace_ms
             .group_by(lambda key, event: "shop")
             .window(Tumbling(window_ms), grace_ms=grace_ms, emit=emit, time="timestamp")
             .aggregate(ShopMetrics()))
+
+
+def produce_events(topic: str, events: list[dict[str, Any]], *, speed: float = 0.0,
+                   stop: threading.Event | None = None) -> int:
+    """Write events keyed by user, with their event time as the Kafka timestamp.
+
+    ``speed`` 0 writes as fast as possible; 60 plays one minute of event time
+    per second of wall time (a live stream to watch).
+    """
+    with Admin() as admin:
+        # One partition: site-wide metrics need every event in one ordered stream.
+        admin.ensure_topic(topic, partitions=1)
+    sent = 0
+    with Producer() as producer:
+        t_wall, t_event = time.monotonic(), events[0]["timestamp"] if events else 0
+        for event in events:
+            if stop is not None and stop.is_set():
+                break
+            if speed > 0:
+                due = t_wall + (event["timestamp"] - t_event) / 1000 / speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    producer.flush()
+                    time.sleep(delay)
+            producer.send(topic, event, key=event.get("customerId") or event.get("userId"),
+                          timestamp_ms=event["timestamp"])
+            sent += 1
+        producer.flush()
+    return sent
 
 
 class ShopAnalytics:

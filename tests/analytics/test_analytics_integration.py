@@ -6,8 +6,13 @@ import uuid
 
 import pytest
 
-from kafkalab.analytics import EventGenerator, ShopAnalytics, flatten, shop_metrics
-from kafkalab.analytics.__main__ import produce_events
+from kafkalab.analytics import (
+    EventGenerator,
+    ShopAnalytics,
+    flatten,
+    produce_events,
+    shop_metrics,
+)
 from kafkalab.clients import Consumer
 
 pytestmark = pytest.mark.slow

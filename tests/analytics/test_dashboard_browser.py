@@ -26,8 +26,14 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from kafkalab.analytics import DashboardServer, EventGenerator, ShopAnalytics, flatten, shop_metrics
-from kafkalab.analytics.__main__ import produce_events
+from kafkalab.analytics import (
+    DashboardServer,
+    EventGenerator,
+    ShopAnalytics,
+    flatten,
+    produce_events,
+    shop_metrics,
+)
 from kafkalab.clients import Consumer
 
 pytestmark = pytest.mark.slow
