@@ -189,9 +189,7 @@ class Group:
         deadline = time.monotonic() + timeout
         since: float | None = None
         while time.monotonic() < deadline:
-            errors = [f"{m.name}: {m.error}" for m in self.members.values() if m.error]
-            if errors:
-                raise RuntimeError("a member failed: " + "; ".join(errors))
+            self.raise_errors()
             live = self.assignments()
             ok = settled(live, num_partitions) and all(
                 self.members[n].rebalances > 0 for n in live)
@@ -204,6 +202,12 @@ class Group:
             time.sleep(0.05)
         raise TimeoutError(f"group {self.group_id!r} did not settle within {timeout} s: "
                            f"{self.assignments()}")
+
+    def raise_errors(self) -> None:
+        """Raise if a member's thread died with an error (it is never swallowed)."""
+        errors = [f"{m.name}: {m.error}" for m in self.members.values() if m.error]
+        if errors:
+            raise RuntimeError(f"a member of group {self.group_id!r} failed: " + "; ".join(errors))
 
     def processed(self) -> int:
         """Records handled by all members so far."""

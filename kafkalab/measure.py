@@ -180,6 +180,7 @@ def consume(topic: str, values: Sequence[Any], *, consumers: int, partitions: in
             producer.flush(timeout=30)
         deadline = time.monotonic() + timeout
         while group.processed() < len(values):
+            group.raise_errors()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{consumers} consumers processed {group.processed()} of "
                                    f"{len(values)} records within {timeout} s")

@@ -54,3 +54,24 @@ def test_partitions_move_and_records_are_processed_once():
     b_rows = timeline[timeline["member"] == "B"]
     assert b_rows["n_partitions"].tolist()[-1] == 0            # B ended with nothing
     assert all(not m.alive for m in group.members.values())
+
+
+@pytest.mark.slow
+def test_a_failing_handler_is_reported_not_swallowed():
+    topic = f"test-groups-{uuid.uuid4().hex[:8]}"
+    with clients.Admin() as admin:
+        admin.ensure_topic(topic, partitions=1)
+    with clients.Producer() as producer:
+        producer.send_and_wait(topic, {"poison": True}, key="k")
+
+    def handler(msg):
+        raise ValueError(f"cannot handle {msg.value}")
+
+    with Group(topic, f"g-{uuid.uuid4().hex[:8]}", handler=handler) as group:
+        group.add("A")
+        deadline = time.monotonic() + 20
+        while group.members["A"].alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(RuntimeError, match="A: ValueError: cannot handle {'poison': True}"):
+            group.raise_errors()
+    assert group.processed() == 0
