@@ -7,7 +7,9 @@ rebalance: for a moment the members own nothing, then the partitions are
 dealt out again. The timeline shows it happen.
 
 Every member commits after each batch, so a partition that moves to another
-member is continued from where the old owner stopped, not re-read.
+member is continued from where the old owner stopped. If a rebalance refuses
+a commit, the batch is delivered again to the next owner, and the member's
+``uncommitted`` count says how many records that was.
 
 >>> g = Group("orders", "billing")        # no thread, no network I/O yet
 >>> g.members
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.message import Message
@@ -50,6 +53,7 @@ class Member:
     name: str
     partitions: tuple[int, ...] = ()
     processed: int = 0
+    uncommitted: int = 0
     rebalances: int = 0
     alive: bool = True
     error: str | None = None
@@ -161,11 +165,21 @@ class Group:
                     if self.record_delay:
                         time.sleep(self.record_delay)
                 if batch:
-                    # Commit after the work: whoever owns the partition next
-                    # starts right after the last record we finished.
-                    consumer.commit(batch)
                     with self._lock:
                         member.processed += len(batch)
+                    try:
+                        # Commit after the work: whoever owns the partition
+                        # next starts right after the last record we finished.
+                        consumer.commit(batch)
+                    except (CommitFailedError, RebalanceInProgressError) as exc:
+                        # The group rebalanced while we worked on this batch, so
+                        # the commit is refused and the next owner will read
+                        # these records again: at-least-once, in plain sight.
+                        with self._lock:
+                            member.uncommitted += len(batch)
+                        log.warning("%s: commit refused during a rebalance (%s); %d records "
+                                    "will be delivered again", member.name,
+                                    type(exc).__name__, len(batch))
         except Exception as exc:  # reported, not swallowed: see Member.error
             member.error = f"{type(exc).__name__}: {exc}"
             log.exception("member %s of group %s failed", member.name, self.group_id)

@@ -162,7 +162,8 @@ def consume(topic: str, values: Sequence[Any], *, consumers: int, partitions: in
 
     The group forms first (joins take a while and are not what we measure);
     then the records are produced and the clock runs until the group has
-    processed all of them. ``record_delay`` is pretend work per record (a
+    processed all of them (a record re-delivered after a refused commit
+    counts twice, as it costs twice). ``record_delay`` is pretend work per record (a
     database call): with no work at all, Python threads share one core and
     adding consumers cannot show its effect.
     """

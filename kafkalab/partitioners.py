@@ -75,6 +75,9 @@ class KeyPartitioner(Partitioner):
     def choose(self, key: bytes | None, partitions: Sequence[int]) -> int:
         """Return one of ``partitions`` (sorted partition ids) for a record with ``key``."""
 
+    # Per thread (kafka-python calls the hook and the re-pick on the sending
+    # thread, one right after the other), and on the class so that subclasses
+    # need not call ``super().__init__()``.
     _repick = threading.local()
 
     def on_new_batch(self, topic: str, cluster: Any, prev_partition: int) -> None:

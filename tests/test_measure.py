@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -60,3 +61,14 @@ def test_consume_counts_every_record_and_idle_members():
     assert sum(run.per_member.values()) == 60
     assert run.idle_members >= 1                    # 3 members, 2 partitions
     assert measure.to_frame([run])["idle_members"].tolist() == [run.idle_members]
+
+
+@pytest.mark.slow
+def test_the_week2_twin_runs_bounded_and_prints_every_run(capsys):
+    assert measure.main(["--n", "200", "--codecs", "none,gzip", "--consumers", "1",
+                         "--consume-n", "20", "--partitions", "2", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    labels = [r.get("label") for r in rows if "label" in r]
+    assert labels == ["linger 0, batch 16 KiB", "linger 20, batch 64 KiB", "none", "gzip"]
+    (scaling,) = [r for r in rows if "consumers" in r]
+    assert scaling["consumers"] == 1 and scaling["records"] == 20
