@@ -151,7 +151,8 @@ class Processor:
         Parameters
         ----------
         max_messages, timeout, idle_timeout
-            Bounds: records read, total seconds, seconds without a record.
+            Bounds: records read, total seconds, seconds without a record
+            (counted from when the group has given this processor partitions).
         flush_windows
             At the end, emit every still-open window as final (for bounded
             demos). The flush is not checkpointed, so a later run continues
@@ -170,6 +171,10 @@ class Processor:
             limit = None if max_messages is None else max_messages - self.stats.records
             batch = consumer.poll(0.5, max_records=limit)
             self._sync_assignment()
+            if not consumer.assignment():
+                # Idle time counts only while we own partitions: joining the
+                # group (seconds, after a crashed member) is not "no records".
+                last = time.monotonic()
             if not batch:
                 continue
             last = time.monotonic()
