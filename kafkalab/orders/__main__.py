@@ -12,6 +12,7 @@ The broker comes from ``KAFKA_BROKERS`` (the embedded one when unset).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SERVICES) if args.what == "all" else [args.what]
     system = OrderSystem(config)
     stop = threading.Event()
+    # SIGTERM (docker stop, kill) stops gracefully like Ctrl-C: each service
+    # finishes its batch, commits, and leaves its group so others take over at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         system.start(names)
         print(f"running {', '.join(names)}; Ctrl-C to stop", file=sys.stderr)

@@ -71,6 +71,8 @@ class AnalyticsService(Service):
             if placed is not None:
                 st["durations"] = (st["durations"] + [event.timestamp - placed])[-_MAX_DURATIONS:]
             st["lastFinished"] = max(st["lastFinished"] or 0, event.timestamp)
+            # The latest finish times, for a "last minute" rate (bounded list).
+            st["recent"] = (st.get("recent", []) + [event.timestamp])[-_MAX_DURATIONS:]
         else:
             return []
         self.store.put("stats", st)
@@ -80,8 +82,13 @@ class AnalyticsService(Service):
         return analytics_snapshot(self.store)
 
 
-def analytics_snapshot(store: Store) -> dict[str, Any]:
-    """The JSON ``GET /api/analytics`` returns, from an analytics store."""
+def analytics_snapshot(store: Store, now_ms: int | None = None) -> dict[str, Any]:
+    """The JSON ``GET /api/analytics`` returns, from an analytics store.
+
+    ``throughput.finishedPerSecond`` is over the whole run (first order placed
+    to last one finished); ``lastMinutePerSecond`` counts the orders finished
+    in the 60 s before ``now_ms`` (default: the time of the latest finish).
+    """
     st = store.get("stats") or {"placed": 0, "completed": 0, "cancelled": 0, "revenue": 0,
                                 "cancelReasons": {}, "firstPlaced": None, "lastFinished": None,
                                 "durations": []}
@@ -89,6 +96,9 @@ def analytics_snapshot(store: Store) -> dict[str, Any]:
     span_s = ((st["lastFinished"] - st["firstPlaced"]) / 1000
               if st["firstPlaced"] is not None and st["lastFinished"] else None)
     d = sorted(st["durations"])
+    recent = st.get("recent", [])
+    now_ms = now_ms if now_ms is not None else (st["lastFinished"] or 0)
+    last_minute = sum(1 for t in recent if now_ms - 60_000 < t <= now_ms)
     return {
         "orders": {"total": st["placed"], "finished": finished},
         "revenue": st["revenue"],
@@ -96,7 +106,8 @@ def analytics_snapshot(store: Store) -> dict[str, Any]:
                      "cancelled": st["cancelled"]},
         "cancelReasons": st["cancelReasons"],
         "throughput": {"finishedPerSecond": round(finished / span_s, 2) if span_s else None,
-                       "windowSeconds": span_s},
+                       "windowSeconds": span_s,
+                       "lastMinutePerSecond": round(last_minute / 60, 2)},
         "processingTimeMs": {"count": len(d), "p50": _percentile(d, 0.5),
                              "p95": _percentile(d, 0.95), "p99": _percentile(d, 0.99),
                              "max": d[-1] if d else None,

@@ -222,10 +222,11 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
         """Totals, by-status counts, throughput and processing-time figures."""
         a = store("analytics")
         try:
-            snap = analytics_snapshot(a)
+            now = int(time.time() * 1000)
+            snap = analytics_snapshot(a, now_ms=now)
         finally:
             a.close()
-        snap["generatedAt"] = int(time.time() * 1000)
+        snap["generatedAt"] = now
         return snap
 
     @app.get("/api/health")

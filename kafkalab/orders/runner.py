@@ -98,9 +98,14 @@ class ServiceRunner:
         rows = self.service.store.outbox_pending()
         if not rows:
             return 0
-        futures = [(i, self.producer.send(self.topics.name(topic), value, key=key))
-                   for i, topic, key, value in rows]
-        self.producer.flush(timeout)
+        try:
+            futures = [(i, self.producer.send(self.topics.name(topic), value, key=key))
+                       for i, topic, key, value in rows]
+            self.producer.flush(timeout)
+        except Exception as exc:  # broker unreachable: the rows stay, we try again next tick
+            log.warning("%s: could not publish %d outbox rows (%s: %s); will retry",
+                        self.service.name, len(rows), type(exc).__name__, exc)
+            return 0
         done = []
         for i, f in futures:
             if f.is_done and f.succeeded():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,3 +234,46 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_flows(make_con
     assert len(dead) == 2
     assert "needs field 'amount'" in reasons[0] and "not valid JSON" in reasons[1]
     assert all(d["source"]["topic"] == config.topics.name("payment-commands") for d in dead)
+
+
+def _last_assignment(log_path) -> set[int]:
+    lines = [line for line in log_path.read_text().splitlines() if "orders-inventory: assigned" in line]
+    if not lines:
+        return set()
+    return {int(p) for p in re.findall(r"inventory-commands', (\d+)\)", lines[-1])}
+
+
+def test_two_copies_of_a_service_share_its_partitions(make_config, start_system, eventually,
+                                                      tmp_path):
+    config = make_config()
+    system = start_system(config, services=["order", "payment", "shipping", "analytics", "projection"])
+    cmd = [sys.executable, "-m", "kafkalab.orders", "inventory", "--prefix", config.prefix,
+           "--data-dir", str(config.path())]
+    env = {**os.environ, "LOG_LEVEL": "info"}
+    logs = [tmp_path / "inventory-1.log", tmp_path / "inventory-2.log"]
+    copies = []
+    try:
+        copies.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=logs[0].open("w")))
+        assert poll(lambda: _last_assignment(logs[0]) == {0, 1, 2}, timeout=60)
+        copies.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=logs[1].open("w")))
+        assert poll(lambda: _last_assignment(logs[1]) and
+                    _last_assignment(logs[0]) | _last_assignment(logs[1]) == {0, 1, 2} and
+                    not _last_assignment(logs[0]) & _last_assignment(logs[1]), timeout=60)
+        ids = [system.place(f"CUST-{i:03d}", [{"productId": "ITEM-005", "name": "Headphones",
+                                               "price": 120, "quantity": 1}], wait=False).order_id
+               for i in range(100)]
+        assert set(system.wait_for(ids, timeout=60).values()) == {"completed"}
+        assert eventually(lambda: invariants.check(config, ids)) == []
+    finally:
+        for p in copies:  # one after the other, gracefully (SIGTERM)
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # Both copies shared one stock (one SQLite file): 100 headphones left the shelf, not 200.
+    inv = config.store("inventory")
+    assert inv.get("stock/ITEM-005") == 1000 - 100
+    inv.close()
