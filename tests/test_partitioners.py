@@ -117,3 +117,35 @@ def test_round_robin_stays_even_when_keyless_sends_open_new_batches():
         producer.flush()
     placed = collections.Counter(f.get(timeout=10).partition for f in futures)
     assert placed == {0: 10, 1: 10, 2: 10, 3: 10}
+
+
+def _partitioner_classes():
+    import kafkalab.partitioners as mod
+
+    return [getattr(mod, n) for n in mod.__all__
+            if isinstance(getattr(mod, n), type) and issubclass(getattr(mod, n), KeyPartitioner)
+            and getattr(mod, n) is not KeyPartitioner]
+
+
+@pytest.mark.parametrize("cls", _partitioner_classes(), ids=lambda c: c.__name__)
+def test_every_partitioner_returns_a_valid_partition_for_any_key(cls):
+    # Contract: for keys and no keys, any partition layout (ids need not start
+    # at 0), the answer is one of the given partitions.
+    p = cls({"CUST-001"}) if cls is SaltedHotKeys else cls()
+    for partitions in ([0], [0, 1, 2], [3, 5, 7, 9]):
+        for key in [None, b"", b"CUST-001", b"CUST-002", "é".encode()] * 3:
+            assert p.choose(key, partitions) in partitions
+            assert p.partition("t", key, key, None, None, _Layout(partitions)) \
+                in partitions
+
+
+class _Layout(_Cluster):
+    def __init__(self, partitions):
+        self.parts = set(partitions)
+
+    def partitions_for_topic(self, topic):
+        return self.parts
+
+
+def test_the_contract_covers_every_partitioner():
+    assert {c.__name__ for c in _partitioner_classes()} == {"KeyHash", "RoundRobin", "SaltedHotKeys"}
