@@ -1,0 +1,178 @@
+"""Window aggregations: kafkalab.windows against pandas, and kafkalab.streams against raw consumption.
+
+    python bench/windows.py            # 100 000 orders
+    python bench/windows.py --n 2000   # quicker
+    python bench/windows.py --no-broker
+
+In process (no broker): the same out-of-order orders through a tumbling
+(1 min) and a hopping (3 min every 1 min) count-and-sum per customer, by
+kafkalab's WindowedAggregation and by pandas (groupby + resample; one
+resample per hop offset), checked equal, as events per second with pandas
+as the baseline. pandas sees the whole batch at once; the stream processor
+one record at a time, with late-record handling: the ratio is the price of
+streaming.
+
+End to end: the same orders from a 3-partition topic, by a kafkalab
+Processor (consumer group, per-partition windows, checkpoints to the
+changelog) against raw kafka-python consumption of the same records
+(assign, seek to beginning, decode JSON, no processing) as the baseline.
+
+quix-streams runs the same work when it is installed (it is not a kafkalab
+dependency). Results are appended to bench/results/windows.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, Timer, record, table  # noqa: E402
+
+from kafkalab import windows  # noqa: E402
+from kafkalab.testing import seeded  # noqa: E402
+
+T0 = 1_767_225_600_000
+
+
+def make_orders(n: int, seed: int = 7) -> list[dict]:
+    """Orders 50 ms apart in arrival order, 10 % of them up to 30 s late."""
+    rng = seeded(seed)
+    out = []
+    for i in range(n):
+        delay = rng.randrange(30_000) if rng.random() < 0.1 else 0
+        out.append({"customerId": f"CUST-{rng.randrange(50):03d}", "total": rng.randint(1, 500),
+                    "timestamp": T0 + i * 50 - delay})
+    return out
+
+
+def ours(orders: list[dict], spec) -> dict:
+    agg = windows.WindowedAggregation(
+        spec, windows.Fields(count=windows.Count(), revenue=windows.Sum("total")),
+        grace_ms=60_000, emit="final")
+    out = {}
+    for o in orders:
+        for r in agg.process(o["customerId"], o, o["timestamp"]):
+            out[(r.key, r.window.start_ms)] = r.value
+    for r in agg.flush():
+        out[(r.key, r.window.start_ms)] = r.value
+    return out
+
+
+def with_pandas(orders: list[dict], size_ms: int, advance_ms: int) -> dict:
+    df = pd.DataFrame(orders)
+    df["time"] = pd.to_datetime(df["timestamp"], unit="ms")
+    out = {}
+    for offset in range(0, size_ms, advance_ms):
+        g = (df.groupby(["customerId", pd.Grouper(key="time", freq=f"{size_ms}ms", origin="epoch",
+                                                  offset=f"{offset}ms")])["total"]
+             .agg(["count", "sum"]))
+        g = g[g["count"] > 0]
+        for (k, t), row in zip(g.index, g.itertuples(index=False)):
+            out[(k, t.value // 1_000_000)] = {"count": int(row.count), "revenue": int(row.sum)}
+    return out
+
+
+def in_process(orders: list[dict]) -> list[dict]:
+    rows = []
+    n = len(orders)
+    for label, spec, size, advance in [("tumbling 1 min", windows.Tumbling(60_000), 60_000, 60_000),
+                                       ("hopping 3 min / 1 min", windows.Hopping(180_000, 60_000),
+                                        180_000, 60_000)]:
+        with Timer() as tp:
+            expected = with_pandas(orders, size, advance)
+        with Timer() as to:
+            got = ours(orders, spec)
+        assert got == expected, f"{label}: kafkalab and pandas disagree"
+        rows.append({"name": f"{label}: pandas", "group": label, "n": n,
+                     "seconds": round(tp.seconds, 4), "per_s": n / tp.seconds})
+        rows.append({"name": f"{label}: kafkalab", "group": label, "n": n,
+                     "seconds": round(to.seconds, 4), "per_s": n / to.seconds})
+    return rows
+
+
+def end_to_end(orders: list[dict]) -> list[dict]:
+    from kafka import KafkaConsumer
+
+    from kafkalab.clients import Admin, Producer, bootstrap_servers
+    from kafkalab.streams import Processor, Stream
+
+    n = len(orders)
+    topic = f"bench-windows-{uuid.uuid4().hex[:8]}"
+    with Admin() as admin:
+        admin.ensure_topic(topic, 3)
+    with Producer(compression_type="lz4", linger_ms=20) as p:
+        for o in orders:
+            p.send(topic, o, key=o["customerId"])
+        p.flush()
+
+    with Timer() as t_raw:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(), enable_auto_commit=False)
+        from kafka.structs import TopicPartition
+
+        tps = [TopicPartition(topic, i) for i in range(3)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        got = 0
+        while got < n:
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    json.loads(r.value)
+                    got += 1
+        consumer.close()
+
+    results = []
+    pipeline = (Stream(topic).group_by_key()
+                .window(windows.Tumbling(60_000), grace_ms=60_000, time="timestamp", emit="final")
+                .aggregate(windows.Fields(count=windows.Count(), revenue=windows.Sum("total")))
+                .foreach(results.append))
+    with Processor(pipeline, application_id=f"bench-{uuid.uuid4().hex[:8]}") as proc:
+        with Timer() as t_ours:
+            stats = proc.run(max_messages=n, timeout=600, flush_windows=True)
+    assert stats.records == n, f"the processor read {stats.records} of {n}"
+    assert sum(r.value["count"] for r in results) == n
+    with Admin() as admin:
+        admin.delete_topic(topic)
+    return [
+        {"name": "from topic: raw kafka-python", "group": "e2e", "n": n,
+         "seconds": round(t_raw.seconds, 4), "per_s": n / t_raw.seconds},
+        {"name": "from topic: kafkalab Processor", "group": "e2e", "n": n,
+         "seconds": round(t_ours.seconds, 4), "per_s": n / t_ours.seconds,
+         "note": "includes the group join (about 1 s on the embedded broker) and checkpoints"},
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--no-broker", action="store_true", help="only the in-process part")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    orders = make_orders(args.n)
+    print(f"{args.n:,} orders, 50 customers, 10 % up to 30 s late")
+    rows = in_process(orders)
+    for group in ("tumbling 1 min", "hopping 3 min / 1 min"):
+        print(table([r for r in rows if r["group"] == group], f"{group}: pandas"))
+    if not args.no_broker:
+        e2e = end_to_end(orders)
+        print(table(e2e, "from topic: raw kafka-python"))
+        rows += e2e
+    try:
+        import quixstreams  # noqa: F401
+    except ImportError:
+        print("quix-streams is not installed: skipped")
+    from kafkalab.clients import bootstrap_servers
+
+    params = {"n": args.n, "broker": None if args.no_broker else ",".join(bootstrap_servers())}
+    path = record("windows", params, rows, args.results_dir)
+    print(f"results appended to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
