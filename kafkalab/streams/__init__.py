@@ -11,6 +11,7 @@ killed mid-window resumes without losing or double counting anything.
 from kafkalab.streams.checkpoint import Changelog
 from kafkalab.streams.processor import Processor, ProcessorStats
 from kafkalab.streams.stream import (
+    EventTimeError,
     GroupedStream,
     LocalRun,
     Step,
@@ -23,6 +24,7 @@ from kafkalab.streams.task import Task, apply_steps
 
 __all__ = [
     "Changelog",
+    "EventTimeError",
     "GroupedStream",
     "LocalRun",
     "Processor",

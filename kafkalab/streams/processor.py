@@ -28,7 +28,7 @@ from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Message, Producer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams.checkpoint import Changelog
-from kafkalab.streams.stream import WindowedTable
+from kafkalab.streams.stream import EventTimeError, WindowedTable
 from kafkalab.streams.task import Task, apply_steps
 from kafkalab.windows import LateRecord, WindowResult
 
@@ -271,8 +271,11 @@ class Processor:
         for key, value in pairs:
             try:
                 out = task.process_value(key, value, msg)
-            except ValueError as exc:
+            except EventTimeError as exc:
                 self._dead_letter(msg, exc, "event-time")
+                continue
+            except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
+                self._dead_letter(msg, exc, "aggregate")
                 continue
             self._emit(out)
 

@@ -48,6 +48,7 @@ from kafkalab.windows import (
 )
 
 __all__ = [
+    "EventTimeError",
     "GroupedStream",
     "LocalRun",
     "Step",
@@ -69,6 +70,10 @@ class Step:
     name: str = ""
 
 
+class EventTimeError(ValueError):
+    """A record has no usable event time (the message says why)."""
+
+
 def event_time(time: str | Callable[[Any], Any] | None, msg: Message) -> int:
     """The event time of a record in ms: its Kafka timestamp, a field, or ``time(value)``.
 
@@ -84,7 +89,7 @@ def event_time(time: str | Callable[[Any], Any] | None, msg: Message) -> int:
     >>> event_time("ts", make_message({"other": 1}))
     Traceback (most recent call last):
     ...
-    ValueError: no event time: field 'ts' is missing from the record
+    kafkalab.streams.stream.EventTimeError: no event time: field 'ts' is missing from the record
     """
     if time is None:
         return int(msg.timestamp_ms)
@@ -92,21 +97,21 @@ def event_time(time: str | Callable[[Any], Any] | None, msg: Message) -> int:
         raw = time(msg.value)
     else:
         if not isinstance(msg.value, dict) or time not in msg.value:
-            raise ValueError(f"no event time: field {time!r} is missing from the record")
+            raise EventTimeError(f"no event time: field {time!r} is missing from the record")
         raw = msg.value[time]
     if isinstance(raw, bool) or raw is None:
-        raise ValueError(f"no event time: {raw!r} is not a time")
+        raise EventTimeError(f"no event time: {raw!r} is not a time")
     if isinstance(raw, (int, float)):
         return int(raw)
     if isinstance(raw, str):
         try:
             parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"no event time: {raw!r} is not ISO-8601 nor epoch ms") from None
+            raise EventTimeError(f"no event time: {raw!r} is not ISO-8601 nor epoch ms") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.timezone.utc)
         return int(parsed.timestamp() * 1000)
-    raise ValueError(f"no event time: {raw!r} ({type(raw).__name__}) is not a time")
+    raise EventTimeError(f"no event time: {raw!r} ({type(raw).__name__}) is not a time")
 
 
 @dataclass(frozen=True)
@@ -298,8 +303,11 @@ class WindowedTable:
                 task = tasks.setdefault(msg.partition, Task(self, msg.partition))
                 try:
                     out = task.process_value(key, value, msg)
-                except ValueError as exc:
+                except EventTimeError as exc:
                     run.dead.append((msg, str(exc)))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
+                    run.dead.append((msg, f"{type(exc).__name__}: {exc}"))
                     continue
                 for o in out:
                     (run.late if isinstance(o, LateRecord) else run.results).append(o)

@@ -71,7 +71,11 @@ class Task:
         self.dirty = False
 
     def process_value(self, key: Any, value: Any, msg: Message) -> list[WindowResult | LateRecord]:
-        """Aggregate one (already transformed) value of ``msg``; raises ValueError on a bad time."""
+        """Aggregate one (already transformed) value of ``msg``.
+
+        Raises :class:`~kafkalab.streams.stream.EventTimeError` for a bad time,
+        and whatever the aggregator raises for a value it cannot take.
+        """
         ts = event_time(self.table.windowed.time, msg if value is msg.value else
                         _with_value(msg, value))
         self.dirty = True

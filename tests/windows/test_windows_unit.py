@@ -146,3 +146,10 @@ def test_advance_closes_windows_without_a_record():
     agg.process("k", 1, 10)
     assert agg.advance(999) == []
     assert [r.value for r in agg.advance(1000)] == [1]
+
+
+def test_both_mode_emits_updates_and_then_the_final_value():
+    agg = WindowedAggregation(Tumbling(1000), Count(), emit="both")
+    out = [o for ts in (100, 200, 1500) for o in agg.process("k", 1, ts)]
+    assert [(r.window.start_ms, r.value, r.final) for r in out] == [
+        (0, 1, False), (0, 2, False), (1000, 1, False), (0, 2, True)]
