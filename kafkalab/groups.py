@@ -197,9 +197,14 @@ class Group:
             if member.thread.is_alive():
                 raise TimeoutError(f"member {name!r} did not stop within {timeout} s")
 
-    def wait_settled(self, num_partitions: int, timeout: float = 20.0, hold: float = 0.3) -> float:
+    def wait_settled(self, num_partitions: int, timeout: float = 20.0, hold: float = 0.3,
+                     tick: Callable[[], Any] | None = None) -> float:
         """Wait until every partition has exactly one live owner (for ``hold`` seconds);
-        return the time (seconds since the group was made) when it happened."""
+        return the time (seconds since the group was made) when it happened.
+
+        ``tick`` is called about every 50 ms while waiting, e.g. to refresh a
+        live chart of :meth:`timeline`.
+        """
         deadline = time.monotonic() + timeout
         since: float | None = None
         while time.monotonic() < deadline:
@@ -213,6 +218,8 @@ class Group:
                 since = None
             if since is not None and time.monotonic() - since >= hold:
                 return round(since - self._t0, 3)
+            if tick is not None:
+                tick()
             time.sleep(0.05)
         raise TimeoutError(f"group {self.group_id!r} did not settle within {timeout} s: "
                            f"{self.assignments()}")

@@ -34,7 +34,9 @@ def test_partitions_move_and_records_are_processed_once():
     with Group(topic, f"g-{uuid.uuid4().hex[:8]}", handler=lambda m: seen.append(
             (m.partition, m.offset)), max_records=5) as group:
         group.add("A")
-        group.wait_settled(4)
+        ticks = []
+        group.wait_settled(4, tick=lambda: ticks.append(1))
+        assert ticks                                       # the join takes a while
         assert group.assignments() == {"A": (0, 1, 2, 3)}
         group.add("B")
         group.wait_settled(4)
