@@ -139,7 +139,7 @@ class KafkaLogHandler(logging.Handler):
     def __init__(self, service: str, *, topic: str = APPLICATION_LOGS_TOPIC,
                  settings: Settings | None = None, level: int | str = logging.NOTSET,
                  capacity: int = 10_000, batch_size: int = 500, flush_interval: float = 0.2,
-                 send_timeout: float = 10.0, max_backoff: float = 5.0, host: str | None = None,
+                 send_timeout: float = 5.0, max_backoff: float = 5.0, host: str | None = None,
                  exclude: Iterable[str] = ("kafka",),
                  producer_config: dict[str, Any] | None = None) -> None:
         super().__init__(level)
@@ -248,12 +248,22 @@ class KafkaLogHandler(logging.Handler):
         return self._producer
 
     def _drop_producer(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception:  # closing a broken producer may fail too; nothing to do
-                pass
-            self._producer = None
+        if self._producer is None:
+            return
+        raw = self._producer.raw if self._producer.connected else None
+        try:
+            self._producer.close(timeout=0)
+        except Exception as exc:
+            # kafka-python 3.0.12: close() flushes first and raises KafkaTimeoutError
+            # when records are still pending, leaving its sender thread running
+            # (and __del__ raising again later). Force it closed.
+            log.debug("closing the log producer failed (%s); forcing it closed", exc)
+            if raw is not None:
+                sender = getattr(raw, "_sender", None)
+                if sender is not None:
+                    sender.force_close()
+                raw._closed = True
+        self._producer = None
 
     def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Send a batch; return the records that did not make it."""
@@ -264,12 +274,19 @@ class KafkaLogHandler(logging.Handler):
                 futures.append((body, producer.send(self.topic, body, key=body["service"])))
             except Exception as exc:  # e.g. no metadata within max_block_ms
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._settle(producer)
                 return self._failed(futures) + batch[i:]
-        try:
-            producer.flush(timeout=self.send_timeout)
-        except Exception as exc:  # a timeout here still leaves some futures done
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self._settle(producer)
         return self._failed(futures)
+
+    def _settle(self, producer: Producer) -> None:
+        # Wait past the delivery timeout, so every record is either acknowledged
+        # or expired by kafka-python: none is left pending inside it when we
+        # decide what to resend (and when a failed producer is closed).
+        try:
+            producer.flush(timeout=self.send_timeout + 2.0)
+        except Exception as exc:
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
 
     def _failed(self, futures: list[tuple[dict[str, Any], Any]]) -> list[dict[str, Any]]:
         failed = []
@@ -379,11 +396,13 @@ class KafkaLogHandler(logging.Handler):
         with self._cond:
             self._cond.notify_all()
         if self._thread is not None:
-            # A send under way when we stopped may take up to send_timeout.
-            self._thread.join(self.send_timeout + 1.0)
+            # A send under way when we stopped may take up to max_block_ms
+            # plus the delivery timeout (see _send).
+            limit = 2 * self.send_timeout + 3.0
+            self._thread.join(limit)
             if self._thread.is_alive():
                 log.warning("the log sender is still busy after %.1f s; it will count what it "
-                            "could not send as dropped when it finishes", self.send_timeout + 1)
+                            "could not send as dropped when it finishes", limit)
         else:
             with self._cond:
                 self.stats.dropped += len(self._buffer)

@@ -12,6 +12,7 @@ import logging
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -174,7 +175,7 @@ def tansu(port: int) -> Iterator[subprocess.Popen]:
 @pytest.mark.slow
 def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
     port = closed_port()
-    settings = Settings(brokers=(f"127.0.0.1:{port}",))
+    settings = Settings(brokers=(f"127.0.0.1:{port}",), client_id=f"outage-{uuid.uuid4().hex[:6]}")
     topic = "application-logs"
     h = KafkaLogHandler("api", settings=settings, topic=topic, capacity=100, batch_size=20,
                         send_timeout=2.0, max_backoff=0.5, flush_interval=0.05)
@@ -207,6 +208,16 @@ def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
                 got = [m.value for m in c.messages(idle_timeout=3, timeout=60)]
     finally:
         h.close(timeout=1)
+    # Every kafka-python producer the handler made along the way is closed:
+    # no network thread of ours keeps reconnecting in the background.
+    # (A force-closed thread ends at its next loop turn: give it a moment.)
+    def ours() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith(settings.client_id)]
+
+    deadline = time.monotonic() + 10
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not ours()
     during = {r["message"] for r in got if r["message"].startswith("during")}
     reports = [r for r in got if r["logger"] == "kafkalab.logs.handler"]
     # Everything not counted as dropped arrived (duplicates are allowed: at-least-once).
