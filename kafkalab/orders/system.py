@@ -159,6 +159,7 @@ class OrderSystem:
         self.runners: dict[str, ServiceRunner] = {}
         self.threads: dict[str, threading.Thread] = {}
         self._producer: Producer | None = None
+        self._reader: Store | None = None
 
     @property
     def producer(self) -> Producer:
@@ -210,7 +211,10 @@ class OrderSystem:
         return self.runners[name].service
 
     def view(self, order_id: str) -> dict[str, Any] | None:
-        return OrderProjection(self.config.store("projection")).view(order_id)
+        """The read model's view of one order (``None`` until the projection has it)."""
+        if self._reader is None:  # one read connection, kept: opening SQLite costs ~1 ms
+            self._reader = self.config.store("projection")
+        return self._reader.get(f"order/{order_id}")
 
     def wait_for(self, order_ids: Iterable[str], timeout: float = 60.0,
                  statuses: tuple[str, ...] = ("completed", "cancelled")) -> dict[str, str]:
@@ -241,6 +245,9 @@ class OrderSystem:
         if self._producer is not None:
             self._producer.close()
             self._producer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __enter__(self) -> "OrderSystem":
         return self

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from kafkalab.clients import Admin, Consumer, Producer
+from kafkalab.clients import Consumer, Producer
 from kafkalab.orders import (
     ApiServer,
     Faults,
@@ -96,6 +96,9 @@ def test_verbatim_post_reaches_completed_and_shows_in_analytics(make_config, sta
             assert placed_orders(orders_topic) == 2  # the verbatim one and the keyed one
         assert http.get("/api/orders/ORD-NOPE").status_code == 404
         assert "/api/orders" in http.get("/openapi.json").json()["paths"]
+    accepted = [order_id, first.json()["orderId"]]
+    assert system.wait_for(accepted, timeout=30) == {i: "completed" for i in accepted}
+    assert eventually(lambda: invariants.check(config, accepted)) == []
 
 
 def test_hundreds_of_orders_with_faults_keep_every_invariant(make_config, start_system, eventually):
@@ -234,6 +237,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_flows(make_con
     assert len(dead) == 2
     assert "needs field 'amount'" in reasons[0] and "not valid JSON" in reasons[1]
     assert all(d["source"]["topic"] == config.topics.name("payment-commands") for d in dead)
+    assert eventually(lambda: invariants.check(config, [order.order_id])) == []
 
 
 def _last_assignment(log_path) -> set[int]:
