@@ -95,3 +95,35 @@ def test_cli_demo_runs_bounded_and_alerts_once_per_rule() -> None:
     alert_lines = [line for line in out.stdout.splitlines() if line.startswith("ALERT")]
     assert len(alert_lines) == 4 and all("/payments" in line for line in alert_lines)
     assert "0 dead-lettered" in out.stdout and "error rate per window" in out.stdout
+
+
+def test_follow_filters_a_live_topic_and_reports_invalid_records(admin) -> None:
+    from kafkalab.logs import FollowStats, follow, make_record
+
+    topic = f"follow-{uuid.uuid4().hex[:8]}"
+    admin.ensure_topic(topic, 1)
+    lines = [make_record(service=svc, level=lvl, message=msg, timestamp_ms=1_000 * i)
+             for i, (svc, lvl, msg) in enumerate([
+                 ("api", "INFO", "GET / 200"), ("payments", "ERROR", "card declined"),
+                 ("api", "ERROR", "timeout after 5000 ms"), ("payments", "WARNING", "slow")])]
+    with Producer() as p:
+        for rec in lines[:2]:
+            p.send(topic, rec, key=rec["service"])
+        p.raw.send(topic, b"<html>not a log</html>")
+        for rec in lines[2:]:
+            p.send(topic, rec, key=rec["service"])
+    stats = FollowStats()
+    with Consumer(topic, group_id=False) as c:
+        got = list(follow(c, LogFilter(level="ERROR"), max_messages=5, timeout=30, stats=stats))
+    assert [r["message"] for r in got] == ["card declined", "timeout after 5000 ms"]
+    assert (stats.matched, stats.filtered_out, stats.invalid) == (2, 2, 1)
+    assert "not valid JSON" in stats.reasons[0]
+    # The same from the command line.
+    out = subprocess.run(
+        [sys.executable, "-m", "kafkalab.logs", "tail", "--topic", topic, "--from-beginning",
+         "--level", "ERROR", "--service", "api", "--timeout", "30", "--idle-timeout", "3"],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "1970-01-01T00:00:02.000Z ERROR    api        timeout after 5000 ms"]
+    admin.delete_topic(topic)
