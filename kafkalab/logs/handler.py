@@ -164,6 +164,7 @@ class KafkaLogHandler(logging.Handler):
         self._producer: Producer | None = None
         self._unreported = 0  # dropped since the last report reached the broker
         self._busy = False
+        self._healthy = True  # did the last send attempt succeed?
 
     # -- the application's side: must never block -------------------------
 
@@ -192,7 +193,12 @@ class KafkaLogHandler(logging.Handler):
         try:
             body = self.to_record(record)
         except Exception:
-            self.handleError(record)  # logging's standard path: report, never raise
+            # e.g. log.info("%d items", "three"): logging's standard path prints
+            # the error to stderr; we also count the line, which cannot be shipped.
+            with self._cond:
+                self.stats.emitted += 1
+                self.stats.dropped += 1
+            self.handleError(record)
             return
         with self._cond:
             self.stats.emitted += 1
@@ -332,6 +338,7 @@ class KafkaLogHandler(logging.Handler):
                 pending = self._send(pending)
             except Exception as exc:  # unreachable cluster, bad config...: retry later
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._healthy = not pending
             if not pending:
                 with self._cond:
                     self.stats.sent += self.stats.in_flight
@@ -339,7 +346,10 @@ class KafkaLogHandler(logging.Handler):
                     self._busy = False
                     self._cond.notify_all()
                 delay = 0.1
-                self._report_drops()
+                try:
+                    self._report_drops()
+                except Exception as exc:  # tried again after the next successful send
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 continue
             # Some or all of the batch failed: keep it, make a fresh producer,
             # and back off (doubling, capped) so an outage costs little CPU.
@@ -389,9 +399,12 @@ class KafkaLogHandler(logging.Handler):
         """Send what can be sent within ``timeout`` seconds, then stop.
 
         Records still unsent after that are counted in ``stats.dropped``.
+        When the broker was unreachable at the last attempt, at most one
+        second is spent hoping it is back: a program must be able to exit
+        quickly during an outage (``install`` closes the handler at exit).
         """
         if self._thread is not None and not self._stop.is_set() and timeout > 0:
-            self.flush(timeout)
+            self.flush(timeout if self._healthy else min(timeout, 1.0))
         self._stop.set()
         with self._cond:
             self._cond.notify_all()

@@ -112,6 +112,16 @@ def test_kafka_python_lines_are_not_shipped_but_kafkalab_lines_are() -> None:
     assert h.stats.dropped == 1  # closed before sending: counted
 
 
+def test_a_line_that_cannot_be_formatted_is_counted_not_raised(capsys) -> None:
+    h = KafkaLogHandler("api", flush_interval=60)
+    log = attach(h, f"t.badformat.{uuid.uuid4().hex}")
+    log.info("%d items", "three")          # a bug in the caller's format string
+    log.info("fine")
+    assert (h.stats.emitted, h.stats.dropped, h.stats.buffered) == (2, 1, 1)
+    assert "Logging error" in capsys.readouterr().err   # logging's own report
+    h.close(timeout=0)
+
+
 def test_records_logged_after_close_are_counted_as_dropped() -> None:
     h = KafkaLogHandler("api", flush_interval=60)
     log = attach(h, f"t.closed.{uuid.uuid4().hex}")
@@ -226,3 +236,24 @@ def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
     assert [r["metadata"]["dropped"] for r in reports] == [dropped]
     assert reports[0]["level"] == "WARNING" and str(dropped) in reports[0]["message"]
     assert h.stats.emitted == 410 and h.stats.sent == 410 - dropped
+
+
+@pytest.mark.slow
+def test_a_program_with_the_two_lines_exits_cleanly_while_the_broker_is_down() -> None:
+    import os
+    import sys
+
+    program = (
+        "from kafkalab import logs\n"
+        "logs.install(service='orders')\n"
+        "import logging\n"
+        "for i in range(2000):\n"
+        "    logging.getLogger('shop').info('order %d placed', i)\n"
+        "print('done logging')\n"
+    )
+    env = dict(os.environ, KAFKA_BROKERS=f"127.0.0.1:{closed_port()}")
+    out = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                         text=True, timeout=60)   # a hang fails here instead of blocking the suite
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout == "done logging\n"
+    assert "Traceback" not in out.stderr
