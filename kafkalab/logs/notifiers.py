@@ -103,8 +103,9 @@ class TopicNotifier:
 
     def notify(self, alert: Alert) -> None:
         try:
-            self.producer.send(self.topic, alert.to_dict(), key=alert.service,
-                               timestamp_ms=alert.timestamp_ms)
+            # The alert's event time is in its body; the Kafka timestamp is the
+            # time it was raised (retention counts from there).
+            self.producer.send(self.topic, alert.to_dict(), key=alert.service)
             self.sent += 1
         except Exception as exc:  # the producer is unreachable: report, keep going
             self.failures += 1

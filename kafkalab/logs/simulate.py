@@ -226,7 +226,12 @@ def simulate(seconds: float, *, seed: int = 42, start_ms: int = DEFAULT_START_MS
 def publish(records: Iterable[dict[str, Any]], producer: Any, topic: str = "application-logs",
             *, speed: float | None = None, stop: Callable[[], bool] | None = None,
             sleep: Callable[[float], Any] = time.sleep) -> int:
-    """Send records to ``topic``, keyed by service, each with its own timestamp.
+    """Send records to ``topic``, keyed by service.
+
+    The record's own ``timestamp`` (event time) is what windows and rules
+    use. The Kafka timestamp is left to the producer (the time of sending):
+    a real cluster's time-based retention would otherwise treat simulated
+    January logs as old enough to delete.
 
     With ``speed`` (e.g. ``60.0`` = one simulated minute per second) the sends
     are paced like the original traffic, for live demos; without it they go
@@ -247,7 +252,7 @@ def publish(records: Iterable[dict[str, Any]], producer: Any, topic: str = "appl
             due = (ts - first_ms) / 1000 / speed - (time.monotonic() - started)
             if due > 0:
                 sleep(due)
-        producer.send(topic, rec, key=rec.get("service"), timestamp_ms=ts)
+        producer.send(topic, rec, key=rec.get("service"))
         sent += 1
     producer.flush()
     return sent
