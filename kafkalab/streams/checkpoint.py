@@ -65,6 +65,12 @@ class Changelog:
             self._producer = Producer(self.settings)
         return self._producer
 
+    def attach(self, producer: Producer) -> None:
+        """Write with ``producer`` (a processor shares its own) instead of a private one."""
+        self.close()
+        self._producer = producer
+        self._own_producer = False
+
     def ensure(self, partitions: int, admin: Admin) -> None:
         """Create the topic (compacted) with one partition per input partition."""
         admin.ensure_topic(self.topic, partitions=partitions,

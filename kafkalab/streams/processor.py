@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kafka.errors import CommitFailedError
 from kafka.structs import TopicPartition
 
 from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Message, Producer
@@ -130,7 +131,7 @@ class Processor:
         if self._consumer is None:
             self.setup()
             self._producer = Producer(self.settings)
-            self.changelog._producer = self._producer
+            self.changelog.attach(self._producer)
             self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
             topics = [self.source] + ([self.repartition_topic] if self.repartition_topic else [])
             self._consumer = Consumer(topics, group_id=self.application_id,
@@ -159,6 +160,7 @@ class Processor:
             the windows where they were.
         """
         consumer = self._connect()
+        self._stop.clear()
         start = last = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
@@ -190,7 +192,8 @@ class Processor:
         if flush_windows:
             for task in self.tasks.values():
                 self._emit(task.aggregation.flush())
-            self._producer.flush() if self._producer else None
+            if self._producer is not None:
+                self._producer.flush()
         return self.stats
 
     def _sync_assignment(self) -> None:
@@ -320,7 +323,13 @@ class Processor:
                     task.dirty = False
         # 3. The commit is for lag monitoring and for the source topic of a
         #    repartitioned pipeline; the aggregation resumes from its checkpoint.
-        self._consumer.commit(batch)
+        #    If the group is rebalancing, the commit is refused: harmless, as
+        #    the checkpoint above is what the next owner restores from.
+        try:
+            self._consumer.commit(batch)
+        except CommitFailedError as exc:
+            log.warning("%s: commit refused during a rebalance (the checkpoint is saved): %s",
+                        self.application_id, exc)
 
     def results(self) -> list[WindowResult]:
         """The current (not final) value of every open window this processor owns."""
