@@ -16,6 +16,7 @@ from kafkalab.orders.inventory import InventoryService
 from kafkalab.orders.order import OrderService
 from kafkalab.orders.payment import PaymentService
 from kafkalab.orders.projection import OrderProjection, rebuild_projection
+from kafkalab.orders.reader import read_topic
 from kafkalab.orders.server import ApiServer, rebuild_read_model, up
 from kafkalab.orders.service import Service
 from kafkalab.orders.shipping import ShippingService
@@ -46,6 +47,7 @@ __all__ = [
     "apply",
     "new_event",
     "place_order",
+    "read_topic",
     "poison_record",
     "rebuild",
     "rebuild_projection",

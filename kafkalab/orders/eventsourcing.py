@@ -25,7 +25,6 @@ earlier one, and a final status (``completed``, ``cancelled``) is final.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,34 +98,18 @@ def rebuild(topics: Topics = Topics(), *, settings: Any = None,
     Records that are not valid events are skipped with a warning (the live
     services sent them to the dead-letter topic).
     """
-    from kafkalab.clients import Admin, Consumer
+    from kafkalab.clients import Admin
+    from kafkalab.orders.reader import read_topic
 
-    names = [topics.name(t) for t in EVENT_TOPICS]
     with Admin(settings) as admin:
         existing = set(admin.topics())
-        names = [n for n in names if n in existing]
-        if not names:
-            return {}
-        ends = admin.end_offsets([tp for n in names for tp in admin.partitions(n)])
-    remaining = {tp: end for tp, end in ends.items() if end > 0}
+    names = [n for n in (topics.name(t) for t in EVENT_TOPICS) if n in existing]
+    if not names:
+        return {}
     events: list[Event] = []
-    consumer = Consumer(names, group_id=False, settings=settings, from_beginning=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"rebuild: topics not read to the end within {timeout} s; "
-                                   f"left: {remaining}")
-            for msg in consumer.poll(0.5):
-                if msg.tp in remaining and msg.offset >= remaining[msg.tp] - 1:
-                    del remaining[msg.tp]
-                if msg.tp in ends and msg.offset >= ends[msg.tp]:
-                    continue  # written after we started: not part of this snapshot
-                try:
-                    events.append(Event.from_dict(msg.value))
-                except InvalidEvent as exc:
-                    log.warning("rebuild: skipping %s[%d]@%d: %s", msg.topic, msg.partition,
-                                msg.offset, exc)
-    finally:
-        consumer.close()
+    for msg in read_topic(names, settings=settings, timeout=timeout):
+        try:
+            events.append(Event.from_dict(msg.value))
+        except InvalidEvent as exc:
+            log.warning("rebuild: skipping %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
     return replay(events)

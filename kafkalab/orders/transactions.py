@@ -13,12 +13,12 @@ The order services do not depend on the answer: they deduplicate by event id
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from kafkalab.clients import Admin, Consumer, Producer
+from kafkalab.clients import Admin, Producer
+from kafkalab.orders.reader import read_topic
 
 __all__ = ["IsolationReport", "measure_read_committed"]
 
@@ -49,20 +49,9 @@ class IsolationReport:
                 f"read_uncommitted saw {len(self.read_uncommitted_saw)}: {verdict}")
 
 
-def _read_all(topic: str, isolation: str, expected_min: int, settings: Any,
-              timeout: float) -> list[str]:
-    consumer = Consumer(topic, group_id=False, settings=settings, value_format="str",
-                        isolation_level=isolation)
-    seen: list[str] = []
-    try:
-        # Read until nothing new arrives for a second (bounded by timeout).
-        for msg in consumer.messages(timeout=timeout, idle_timeout=1.0):
-            seen.append(msg.value)
-            if len(seen) > 10 * expected_min:
-                break
-    finally:
-        consumer.close()
-    return seen
+def _read_all(topic: str, isolation: str, settings: Any, timeout: float) -> list[str]:
+    return [m.value for m in read_topic(topic, settings=settings, timeout=timeout,
+                                        value_format="str", isolation_level=isolation)]
 
 
 def measure_read_committed(topic: str | None = None, *, settings: Any = None,
@@ -89,8 +78,7 @@ def measure_read_committed(topic: str | None = None, *, settings: Any = None,
         raw.abort_transaction()
     finally:
         producer.close()
-    time.sleep(0.2)
     return IsolationReport(
         committed, aborted,
-        _read_all(topic, "read_committed", committed, settings, timeout),
-        _read_all(topic, "read_uncommitted", committed + aborted, settings, timeout))
+        _read_all(topic, "read_committed", settings, timeout),
+        _read_all(topic, "read_uncommitted", settings, timeout))

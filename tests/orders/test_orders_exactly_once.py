@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from kafkalab.clients import Consumer, Producer
+from kafkalab.clients import Producer
 from kafkalab.orders import AnalyticsService, Event, Store, new_event
+from kafkalab.orders.reader import read_topic
 from kafkalab.orders.transactions import measure_read_committed
 from kafkalab.settings import get_settings
 
@@ -49,11 +50,7 @@ def test_deduplicating_by_event_id_gives_one_effect_whatever_the_broker_delivers
         raw.commit_transaction()
     finally:
         producer.close()
-    consumer = Consumer(topic, group_id=False, isolation_level="read_committed")
-    try:
-        delivered = [Event.from_dict(m.value) for m in consumer.messages(timeout=15, idle_timeout=1.5)]
-    finally:
-        consumer.close()
+    delivered = [Event.from_dict(m.value) for m in read_topic(topic, isolation_level="read_committed")]
     analytics = AnalyticsService(Store())
     for e in delivered:
         analytics.process(e)
