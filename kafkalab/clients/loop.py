@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka.errors import CommitFailedError, RebalanceInProgressError
+
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.deadletter import DeadLetterQueue
 from kafkalab.clients.message import Message
@@ -42,6 +44,7 @@ class LoopStats:
     dead_lettered: int = 0
     retries: int = 0
     batches: int = 0
+    refused_commits: int = 0
     handler_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -145,7 +148,15 @@ class ConsumerLoop:
                 self._handle(msg)
             # Commit only after every record of the batch is handled or safely
             # dead-lettered: a crash before this line re-delivers the batch.
-            self.consumer.commit(batch)
+            try:
+                self.consumer.commit(batch)
+            except (CommitFailedError, RebalanceInProgressError) as exc:
+                # The group rebalanced while we worked: these partitions may
+                # belong to another member now, which will read the batch again
+                # from the last commit. At-least-once, so handlers are idempotent.
+                self.stats.refused_commits += 1
+                log.warning("commit refused during a rebalance (%s); %d record(s) will be "
+                            "delivered again to the partitions' next owner", exc, len(batch))
             self.stats.batches += 1
             yield batch
 

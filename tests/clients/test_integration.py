@@ -259,3 +259,24 @@ def test_producer_survives_an_embedded_broker_restart(tmp_path, monkeypatch):
         assert got == [{"after": True}]
     finally:
         broker.down()
+
+
+def test_refused_commit_is_counted_and_the_batch_comes_again(producer, new_topic):
+    from kafka.errors import CommitFailedError
+
+    topic = new_topic(partitions=1)
+    for i in range(5):
+        producer.send(topic, {"n": i})
+    producer.flush()
+    group = unique("refused")
+
+    class RebalancedMidBatch(Consumer):
+        def commit(self, messages=None):  # the fault: the group moved on meanwhile
+            raise CommitFailedError()
+
+    with RebalancedMidBatch(topic, group_id=group) as c:
+        stats = run(c, lambda m: None, max_messages=5, timeout=30, handle_signals=False)
+    assert stats.processed == 5 and stats.refused_commits == 1
+    with Consumer(topic, group_id=group) as c:
+        again = [m.value["n"] for m in c.messages(idle_timeout=1.5, timeout=30)]
+    assert again == [0, 1, 2, 3, 4]  # nothing was committed: delivered again
