@@ -72,7 +72,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    with _aggregator(args, from_beginning=args.from_beginning) as agg:
+    with _aggregator(args, from_beginning=args.from_beginning,
+                     close_idle_windows=args.live) as agg:
         agg.run(max_messages=args.max_messages, timeout=args.timeout,
                 idle_timeout=args.idle_timeout)
         _report(agg)
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("aggregate", help="aggregate and alert on a topic, bounded")
     common(p), aggregation(p), bounds(p, 60)
     p.add_argument("--from-beginning", action="store_true")
+    p.add_argument("--live", action="store_true",
+                   help="also close windows by the wall clock (for logs shipped now, not replays)")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("tail", help="print matching records, bounded")

@@ -157,6 +157,23 @@ class WindowAggregator:
             closed.append(self._close(service, start))
         return closed
 
+    def advance_all(self, watermark_ms: int) -> list[dict[str, Any]]:
+        """Close every service's windows that end at or before ``watermark_ms``.
+
+        For live logs only: a service that went quiet never moves its own
+        watermark, so its last window would stay open. Passing *now* minus
+        the lateness closes it. (On a replay of old logs, now is far past
+        every window, and each would close after its first record.)
+        """
+        closed = []
+        for service in sorted(self._open):
+            closed.extend(self.advance(service, watermark_ms))
+            # Records older than this are late from now on, as after a normal close.
+            start = window_start(watermark_ms, self.window_ms)
+            if start > self._closed_until.get(service, start):
+                self._closed_until[service] = start
+        return closed
+
     def flush(self) -> list[dict[str, Any]]:
         """Close every open window (at the end of a bounded run)."""
         closed = []

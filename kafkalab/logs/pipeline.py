@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,10 @@ class LogAggregator:
         How many accepted records to keep for :meth:`records_frame` (the newest).
     on_summary, on_alert
         Optional callbacks, e.g. to update a live chart.
+    close_idle_windows
+        Also close windows by the wall clock (``clock``, seconds), so the last
+        minute of a service that went quiet is summarised. For live logs
+        only: on a replay of old logs every window would close at once.
 
     Examples
     --------
@@ -110,7 +115,9 @@ class LogAggregator:
                  dead_letter_topic: str = DEAD_LETTER_TOPIC, from_beginning: bool = True,
                  keep: int = 20_000,
                  on_summary: Callable[[dict[str, Any]], Any] | None = None,
-                 on_alert: Callable[[Alert], Any] | None = None) -> None:
+                 on_alert: Callable[[Alert], Any] | None = None,
+                 close_idle_windows: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings or get_settings()
         self.topic = topic
         self.group_id = group_id
@@ -121,6 +128,8 @@ class LogAggregator:
         self.log_filter = log_filter
         self.on_summary = on_summary
         self.on_alert = on_alert
+        self.close_idle_windows = close_idle_windows
+        self.clock = clock
         self.windows = WindowAggregator(window_s, lateness_s=lateness_s)
         if isinstance(rules, AlertEngine):
             self.engine = rules
@@ -209,13 +218,42 @@ class LogAggregator:
         assert self._consumer is not None
         self._consumer.wait_for_assignment(timeout)
 
+    def tick(self, now_ms: int | None = None) -> list[dict[str, Any]]:
+        """Close windows by the wall clock (``close_idle_windows=True``); return their summaries."""
+        now_ms = int(self.clock() * 1000) if now_ms is None else now_ms
+        closed = self.windows.advance_all(now_ms - self.windows.lateness_ms)
+        for summary in closed:
+            self._emit_summary(summary)
+        return closed
+
     def batches(self, *, max_messages: int | None = None, timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[list[Message]]:
         """Run batch by batch (for live charts); windows are flushed when the run ends."""
         loop = self._connect()
+        if not self.close_idle_windows:
+            try:
+                yield from loop.batches(max_messages=max_messages, timeout=timeout,
+                                        idle_timeout=idle_timeout)
+            finally:
+                self.flush()
+            return
+        # Live logs: poll in short steps, and between steps close the windows
+        # the wall clock has passed, so a quiet service's minute still closes.
+        start = last = time.monotonic()
         try:
-            yield from loop.batches(max_messages=max_messages, timeout=timeout,
-                                    idle_timeout=idle_timeout)
+            while not loop.stopping:
+                now = time.monotonic()
+                if timeout is not None and now - start >= timeout:
+                    break
+                if idle_timeout is not None and now - last >= idle_timeout:
+                    break
+                if max_messages is not None and loop.stats.seen >= max_messages:
+                    break
+                step = 1.0 if timeout is None else max(0.0, min(1.0, timeout - (now - start)))
+                for batch in loop.batches(max_messages=max_messages, timeout=step):
+                    last = time.monotonic()
+                    yield batch
+                self.tick()
         finally:
             self.flush()
 

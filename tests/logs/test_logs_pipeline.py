@@ -127,3 +127,52 @@ def test_follow_filters_a_live_topic_and_reports_invalid_records(admin) -> None:
     assert out.stdout.splitlines() == [
         "1970-01-01T00:00:02.000Z ERROR    api        timeout after 5000 ms"]
     admin.delete_topic(topic)
+
+
+@pytest.mark.slow
+def test_live_logs_from_the_handler_are_summarised_while_the_aggregator_runs(admin) -> None:
+    import logging
+
+    from kafkalab.logs import KafkaLogHandler
+
+    run = uuid.uuid4().hex[:8]
+    topic = f"live-logs-{run}"
+    admin.ensure_topic(topic, 3)
+    closed_while_running: list[dict] = []
+    running = True
+
+    def seen(summary: dict) -> None:
+        if running:
+            closed_while_running.append(summary)
+
+    agg = LogAggregator(topic=topic, group_id=f"live-{run}", window_s=1, lateness_s=0.5,
+                        summaries_topic=None, alerts_topic=None, dead_letter_topic=f"dlq-{run}",
+                        rules=[], close_idle_windows=True, on_summary=seen)
+    flush = agg.flush
+
+    def final_flush() -> None:  # summaries from here on are the end-of-run flush's
+        nonlocal running
+        running = False
+        flush()
+
+    agg.flush = final_flush
+    handler = KafkaLogHandler("checkout", topic=topic, flush_interval=0.05)
+    log = logging.getLogger(f"t.live.{run}")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    try:
+        agg.wait_ready()
+        for i in range(5):
+            log.warning("payment %d slow", i, extra={"duration_ms": 1500 + i})
+        assert handler.flush(30)
+        # The service then goes quiet: only the wall clock can close its window.
+        for _ in agg.batches(timeout=30, idle_timeout=4):
+            pass
+    finally:
+        handler.close()
+        agg.close()
+    assert not running  # the run ended through its flush
+    assert sum(s["total"] for s in closed_while_running) == 5
+    assert {s["service"] for s in closed_while_running} == {"checkout"}
+    assert closed_while_running[0]["latency_ms"]["count"] >= 1
+    admin.delete_topic(topic)

@@ -198,3 +198,24 @@ def test_windows_close_per_service_and_late_records_are_counted_not_added() -> N
     assert [(s["service"], s["total"]) for s in closed] == [("api", 1)]
     assert agg.add(rec("api", 30)) == [] and agg.stats.late == 1
     assert sum(s["total"] for s in agg.flush()) == 3
+
+
+def test_a_quiet_service_s_last_window_closes_by_the_wall_clock() -> None:
+    from kafkalab.logs import LogAggregator
+    from kafkalab.testing import make_events
+
+    clock = FakeClock(T0)
+    agg = LogAggregator(rules=[], window_s=60, lateness_s=5, close_idle_windows=True,
+                        clock=clock.now)
+    lines = [make_record(service=svc, level="INFO", message="m", timestamp_ms=T0 + s * 1000)
+             for svc, s in [("api", 1), ("payments", 2), ("api", 30)]]
+    for msg in make_events(lines):
+        agg.handle(msg)
+    clock.advance(60)
+    assert agg.tick() == []                      # 09:01:00 is not yet 5 s past the window
+    clock.advance(10)
+    closed = agg.tick()
+    assert sorted((s["service"], s["total"]) for s in closed) == [("api", 2), ("payments", 1)]
+    late = make_record(service="api", level="INFO", message="m", timestamp_ms=T0 + 40_000)
+    agg.handle(make_events([late])[0])
+    assert agg.windows.stats.late == 1           # its window was already summarised
