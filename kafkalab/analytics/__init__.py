@@ -5,10 +5,12 @@ performance) per window with :mod:`kafkalab.streams`; :class:`ShopAnalytics`
 runs it into a :class:`LiveTable`, a browser dashboard (:class:`DashboardServer`)
 and per-metric anomaly detectors (:class:`RollingZScore`,
 :class:`ScaledHalfSpaceTrees`) whose alerts go to the ``alerts`` topic.
-:class:`EventGenerator` makes seeded, labelled events to try it all on.
+:class:`EventGenerator` makes seeded, labelled events to try it all on;
+:func:`bridge` feeds it the order events and logs of weeks 3-5 instead.
 """
 
 from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.analytics.bridge import BridgeStats, bridge, to_shop_event
 from kafkalab.analytics.broadcast import Broadcaster, Client
 from kafkalab.analytics.dashboard import DashboardServer, create_app, plotly_js_path
 from kafkalab.analytics.evaluation import Report, evaluate, roc_auc
@@ -28,6 +30,7 @@ __all__ = [
     "AlertPublisher",
     "AnomalyMonitor",
     "BOUNDS",
+    "BridgeStats",
     "Broadcaster",
     "Client",
     "DashboardServer",
@@ -41,6 +44,7 @@ __all__ = [
     "ScaledHalfSpaceTrees",
     "ShopAnalytics",
     "ShopMetrics",
+    "bridge",
     "create_app",
     "evaluate",
     "flatten",
@@ -50,5 +54,6 @@ __all__ = [
     "roc_auc",
     "scale",
     "shop_metrics",
+    "to_shop_event",
     "zscore_monitor",
 ]

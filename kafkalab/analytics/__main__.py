@@ -7,7 +7,9 @@ embedded one is started):
 * ``run``       compute the metrics, detect anomalies, publish alerts, and with
   ``--serve`` show the browser dashboard (``--seconds``, ``--idle-timeout``);
 * ``evaluate``  score the detectors on a labelled stream, no broker needed;
-* ``demo``      generate in real time and run the dashboard, side by side.
+* ``demo``      generate in real time and run the dashboard, side by side;
+* ``bridge``    turn the ``orders`` and ``application-logs`` topics of weeks
+  3-5 into shop events, so ``run`` watches those systems instead.
 
 Examples::
 
@@ -80,11 +82,19 @@ def cmd_demo(args: argparse.Namespace) -> None:
         feeder.join(10)
 
 
+def cmd_bridge(args: argparse.Namespace) -> None:
+    from kafkalab.analytics.bridge import bridge
+
+    stats = bridge(target=args.topic, timeout=args.seconds, idle_timeout=args.idle_timeout)
+    print(f"read {stats.read}, wrote {stats.written} shop events, ignored {stats.ignored}, "
+          f"dead-lettered {stats.dead_lettered}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m kafkalab.analytics",
                                  description="week 6: real-time analytics")
     sub = ap.add_subparsers(dest="command", required=True)
-    for name in ("generate", "run", "evaluate", "demo"):
+    for name in ("generate", "run", "evaluate", "demo", "bridge"):
         p = sub.add_parser(name)
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--minutes", type=int, default=60 if name != "evaluate" else 240)
@@ -99,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     configure_logging()
     {"generate": cmd_generate, "run": run_analytics, "evaluate": cmd_evaluate,
-     "demo": cmd_demo}[args.command](args)
+     "demo": cmd_demo, "bridge": cmd_bridge}[args.command](args)
     return 0
 
 
