@@ -281,3 +281,19 @@ def test_app_serves_page_plotly_api_and_websocket():
             table.update(result(60_000, 4))
             msg = ws.receive_json()
             assert msg["type"] == "metrics" and msg["row"]["orders.count"] == 4
+
+
+def test_shop_metrics_merge_of_halves_equals_the_whole():
+    """ShopMetrics keeps the aggregator contract (it is also used for session windows)."""
+    agg = analytics.ShopMetrics()
+    events = EventGenerator(seed=2, minutes=2).generate()
+    whole = agg.initialize()
+    for e in events:
+        whole = agg.add(whole, e)
+    left = right = agg.initialize()
+    for e in events[:100]:
+        left = agg.add(left, e)
+    for e in events[100:]:
+        right = agg.add(right, e)
+    assert agg.result(agg.merge(left, right)) == agg.result(whole)
+    assert agg.result(agg.initialize())["performance"] == {"avgResponseTime": 0.0, "errorRate": 0.0}
