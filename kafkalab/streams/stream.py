@@ -285,6 +285,8 @@ class WindowedTable:
         """Run the pipeline over in-memory messages, no broker (lessons, tests, benches).
 
         Each input partition gets its own aggregation, as in the processor.
+        When the pipeline re-keys (``group_by``), all re-keyed records share one
+        aggregation, as if the repartition topic had one partition.
         ``flush`` closes the windows still open at the end and emits them.
         """
         from kafkalab.streams.task import Task, apply_steps
@@ -300,7 +302,8 @@ class WindowedTable:
             for key, value in pairs:
                 if self.repartitions:
                     key = self.windowed.grouped.key_fn(key, value)  # type: ignore[misc]
-                task = tasks.setdefault(msg.partition, Task(self, msg.partition))
+                part = 0 if self.repartitions else msg.partition
+                task = tasks.get(part) or tasks.setdefault(part, Task(self, part))
                 try:
                     out = task.process_value(key, value, msg)
                 except EventTimeError as exc:

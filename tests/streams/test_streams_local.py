@@ -70,3 +70,11 @@ def test_group_by_key_after_a_map_repartitions():
             for i, u in enumerate("abab")]
     run = s.group_by_key().window(windows.Tumbling(1000)).count().run_local(msgs)
     assert [(r.key, r.value) for r in run.final()] == [("a", 2), ("b", 2)]
+
+
+def test_group_by_over_several_partitions_gives_one_result_per_key_and_window():
+    msgs = [make_message({"customerId": "A", "total": t}, partition=p, offset=i, timestamp_ms=100 * i)
+            for i, (p, t) in enumerate([(0, 1), (1, 2), (2, 4), (0, 8)])]
+    table = (Stream("orders").group_by(lambda k, v: v["customerId"])
+             .window(windows.Tumbling(1000)).aggregate(windows.Sum("total")))
+    assert [(r.key, r.value) for r in table.run_local(msgs).final()] == [("A", 15)]
