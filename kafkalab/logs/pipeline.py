@@ -17,7 +17,7 @@ idle seconds).
 
 Window state lives in memory: if the process dies, the windows open at that
 moment are lost (their records are committed). Week 6 shows how a state
-store fixes that; here a bounded run :meth:`~LogAggregator.flush`\\ es its
+store fixes that; here a bounded run calls :meth:`~LogAggregator.flush` on its
 windows at the end.
 """
 
