@@ -165,14 +165,17 @@ def test_a_service_that_never_answers_times_out_and_is_compensated(make_config, 
     assert ledger["charged"] == ledger["refunded"] and ledger["captured"] == 0
 
 
-def test_saga_driver_killed_mid_saga_and_restarted(make_config, start_system, eventually):
+@pytest.mark.parametrize("victim", ["order", "payment"])
+def test_service_killed_mid_saga_and_restarted(make_config, start_system, eventually, victim):
+    """SIGKILL (no commit, no goodbye) of the saga driver, or of a participant, while
+    orders flow; a new process resumes from the store, the outbox and the uncommitted records."""
     config = make_config(step_timeout_s=60)
-    system = start_system(config, services=["inventory", "payment", "shipping", "analytics",
-                                            "projection"])
-    cmd = [sys.executable, "-m", "kafkalab.orders", "order", "--prefix", config.prefix,
+    system = start_system(config, services=[s for s in ("order", "inventory", "payment", "shipping",
+                                                        "analytics", "projection") if s != victim])
+    cmd = [sys.executable, "-m", "kafkalab.orders", victim, "--prefix", config.prefix,
            "--data-dir", str(config.path()), "--timeout", "60"]
     env = {**os.environ, "LOG_LEVEL": "warning"}
-    driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ids: list[str] = []
     stop = threading.Event()
 
@@ -188,30 +191,30 @@ def test_saga_driver_killed_mid_saga_and_restarted(make_config, start_system, ev
         # Kill it once some sagas have completed and others are in flight.
         assert poll(lambda: sum((system.view(i) or {}).get("status") == "completed"
                                 for i in list(ids)) >= 10, timeout=60)
-        driver.send_signal(signal.SIGKILL)
-        driver.wait(10)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
         killed_at = len(ids)
-        store = config.store("order")
-        in_flight = len(store.items("active/"))
-        store.close()
-        assert in_flight > 0, "the driver was killed with sagas in flight"
+        order_store = config.store("order")
+        in_flight = len(order_store.items("active/"))
+        order_store.close()
+        assert in_flight > 0, "the service was killed with sagas in flight"
         time.sleep(1.0)
-        driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         placer.join(60)
     finally:
         stop.set()
         placer.join(10)
     try:
-        assert killed_at < len(ids), "orders kept coming while the driver was down"
+        assert killed_at < len(ids), "orders kept coming while the service was down"
         status = system.wait_for(ids, timeout=90)
         assert set(status.values()) == {"completed"}
         assert eventually(lambda: invariants.check(config, ids)) == []
     finally:
-        driver.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         try:
-            driver.wait(15)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
-            driver.kill()
+            proc.kill()
 
 
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_flows(make_config, start_system, eventually):

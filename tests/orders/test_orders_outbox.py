@@ -1,0 +1,50 @@
+"""The outbox after a crash: events stored but never published go out when the service restarts."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kafkalab.clients import Producer
+from kafkalab.orders import PaymentService, Store, new_event, read_topic
+from kafkalab.orders.runner import ServiceRunner
+
+pytestmark = pytest.mark.slow
+
+
+def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(make_config, tmp_path):
+    config = make_config()
+    config.ensure_topics()
+    path = tmp_path / "payment.db"
+    # "Before the crash": the handler ran and committed its transaction (state, id,
+    # outbox), but the process died before publishing.
+    crashed = PaymentService(Store(path))
+    charge = new_event("ChargePayment", "ORD-1", {"customerId": "C", "amount": 10}, source="order")
+    (reply,) = crashed.process(charge)
+    crashed.store.close()
+
+    # Restart: the runner publishes what the outbox holds before consuming anything.
+    producer = Producer()
+    runner = ServiceRunner(PaymentService(Store(path)), producer, topics=config.topics,
+                           group_prefix=config.prefix)
+    thread = threading.Thread(target=runner.run, kwargs={"duration": 30})
+    thread.start()
+    try:
+        assert runner.ready.wait(30)
+        published = [m.value for m in read_topic(config.topics.name("payment-events"))]
+        assert [p["eventId"] for p in published] == [reply.event_id]
+        assert runner.service.store.outbox_pending() == []
+        # The command itself is redelivered too (its offset was never committed): skipped.
+        producer.send(config.topics.name("payment-commands"), charge.to_dict(),
+                      key=charge.order_id).get(timeout=10)
+        for _ in range(100):
+            if runner.service.duplicates:
+                break
+            threading.Event().wait(0.1)
+        assert runner.service.duplicates == 1
+        assert runner.service.ledger()["charged"] == 10
+    finally:
+        runner.stop()
+        thread.join(30)
+        producer.close()
