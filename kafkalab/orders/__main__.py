@@ -18,6 +18,7 @@ import threading
 import time
 
 from kafkalab import configure_logging
+from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.faults import Faults
 from kafkalab.orders.system import SERVICES, OrderSystem, OrdersConfig
 
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--decline-rate", type=float, default=0.0, help="share of payments declined")
     p.add_argument("--shipping-failure-rate", type=float, default=0.0)
+    p.add_argument("--stock", type=int, default=None,
+                   help="starting units of every product (default 1000): small numbers cause shortages")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per saga step")
     p.add_argument("--orders", type=int, default=20, help="orders placed by `demo`")
     return p
@@ -41,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
+    stock = None if args.stock is None else {pid: args.stock for pid in CATALOG}
     config = OrdersConfig(prefix=args.prefix, data_dir=args.data_dir, step_timeout_s=args.timeout,
+                          stock=stock,
                           faults=Faults(payment_decline_rate=args.decline_rate,
                                         shipping_failure_rate=args.shipping_failure_rate))
     if args.what == "up":

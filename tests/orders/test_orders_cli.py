@@ -69,7 +69,7 @@ def test_demo_checks_invariants_and_rebuild_replays_the_read_model(tmp_path):
     args = ["--prefix", f"demo{uuid.uuid4().hex[:6]}-", "--data-dir", str(tmp_path)]
     env = {**os.environ, "LOG_LEVEL": "warning"}
     demo = subprocess.run([sys.executable, "-m", "kafkalab.orders", "demo", "--orders", "20",
-                           "--decline-rate", "0.3", *args], env=env, capture_output=True,
+                           "--decline-rate", "0.3", "--stock", "12", *args], env=env, capture_output=True,
                           text=True, timeout=180)
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "all invariants hold" in demo.stdout
