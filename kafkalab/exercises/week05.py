@@ -1,4 +1,4 @@
-"""Checkers for week 5: masking ids in log templates, and writing an alert rule.
+"""Checkers for week 5: masking ids in log templates, and writing alert rules.
 
 >>> def mask_ids(message):
 ...     from kafkalab.logs import template
@@ -26,7 +26,7 @@ from typing import Any
 
 from kafkalab.exercises import Result
 
-__all__ = ["INCIDENT", "check_alert_rule", "check_mask_ids"]
+__all__ = ["INCIDENT", "check_alert_rule", "check_mask_ids", "check_slow_requests_rule"]
 
 # Groups of messages: within a group one template, across groups different ones.
 _KINDS: dict[str, list[str]] = {
@@ -138,4 +138,72 @@ def check_alert_rule(config: Mapping[str, Any] | str | Path, *, seeds: tuple[int
             "calling inventory-db' from 5 minutes in; match those" if not alerts else
             f"it fired {len(alerts)} times during the incident ({dict(by_key)}): it should fire "
             "once, for api (the cool-down is 5 minutes; is the rule limited to api?)")
+    return r.done()
+
+
+def check_slow_requests_rule(cls: type, *, seeds: tuple[int, ...] = (1, 2)) -> Result:
+    """Exercise 3: a :class:`~kafkalab.logs.Rule` subclass for slow requests.
+
+    ``cls(name, slow_ms=2000, count=3, within_s=30)`` must alert when one
+    service logs ``count`` requests with ``metadata.duration_ms >= slow_ms``
+    within ``within_s`` seconds: once on :data:`INCIDENT` (5-minute
+    cool-down), never on clean traffic.
+    """
+    from kafkalab.logs import AlertEngine, Rule, simulate, validate
+
+    r = Result("Exercise 3: a rule class of your own")
+    if not r.check(isinstance(cls, type) and issubclass(cls, Rule),
+                   f"{getattr(cls, '__name__', cls)} subclasses logs.Rule",
+                   f"{cls!r} is not a subclass of logs.Rule: write `class "
+                   "SlowRequests(logs.Rule):` and implement evaluate(self, record)"):
+        return r.done()
+    try:
+        rule = cls("slow-requests", slow_ms=2000, count=3, within_s=30)
+    except TypeError as exc:
+        r.check(False, "", f"cls('slow-requests', slow_ms=2000, count=3, within_s=30) failed: "
+                           f"{exc}. Take those keyword arguments and pass name (and **kw) to "
+                           "super().__init__")
+        return r.done()
+    r.check(rule.name == "slow-requests", "it keeps its name",
+            f"its name is {rule.name!r}, not 'slow-requests': call super().__init__(name, **kw)")
+
+    def fire(records: list) -> tuple[list, AlertEngine]:
+        engine = AlertEngine([cls("slow-requests", slow_ms=2000, count=3, within_s=30)],
+                             cooldown_s=300)
+        for rec in records:
+            engine.process(validate(rec))
+        engine.flush()
+        return engine.alerts, engine
+
+    alerts, engine = fire(simulate(600, seed=seeds[0], incidents=_incident()))
+    if not r.check(not engine.stats.rule_errors, "evaluate() handled every record",
+                   f"evaluate() raised on {engine.stats.rule_errors} records, first: "
+                   f"{engine.stats.errors[0] if engine.stats.errors else ''}. Records without "
+                   "a duration have none: use record['metadata'].get('duration_ms')"):
+        return r.done()
+    r.check(len(alerts) == 1 and alerts[0].service == "api",
+            f"it fires exactly once on the incident, for api: {alerts[0].message}"
+            if len(alerts) == 1 else "",
+            "it did not fire during the incident: api's requests take about 900 ms then, and "
+            "a few take 2000 ms or more. Count those per service, forget the ones older than "
+            "within_s, and return self.alert(record, message) when count is reached"
+            if not alerts else f"it fired {len(alerts)} times during the incident, for "
+            f"{sorted({a.service for a in alerts})}: it should fire once, for api")
+    from kafkalab.logs import make_record
+
+    def slow(seconds: list[int]) -> list:
+        return [make_record(service="api", level="INFO", message="GET /", timestamp_ms=s * 1000,
+                            metadata={"duration_ms": 2500}) for s in seconds]
+
+    spread = fire(slow([0, 200, 400]))[0]
+    r.check(not spread, "three slow requests minutes apart are not a burst",
+            "it fired on three slow requests 200 s apart: forget the slow requests older "
+            "than within_s (30 s) before counting")
+    noisy = {seed: fire(simulate(900, seed=seed))[0] for seed in seeds}
+    false = {s: a for s, a in noisy.items() if a}
+    r.check(not false, f"it never fires on 15 minutes of clean traffic ({len(seeds)} seeds)",
+            (lambda s: f"it fired {len(false[s])} time(s) on clean traffic (seed {s}), first: "
+                       f"{false[s][0].message}. Is the comparison duration >= slow_ms, and are "
+                       "old slow requests forgotten after within_s?")(next(iter(false)))
+            if false else "")
     return r.done()

@@ -70,3 +70,80 @@ def test_a_rule_that_fires_for_every_service_is_told_to_narrow_it() -> None:
     msg = failing(check_alert_rule, {"rules": [
         {"name": "x", "type": "pattern", "pattern": "OutOfMemory|timeout|declined|conflict"}]})
     assert "clean traffic" in msg
+
+
+# ---------------------------------------------------------------- exercise 3
+
+import collections  # noqa: E402
+
+from kafkalab.exercises.week05 import check_slow_requests_rule  # noqa: E402
+from kafkalab.logs import Rule, timestamp_ms  # noqa: E402
+
+
+class SlowRequests(Rule):
+    """The reference answer."""
+
+    kind = "slow_requests"
+
+    def __init__(self, name, *, slow_ms=2000, count=3, within_s=30, **kw):
+        super().__init__(name, **kw)
+        self.slow_ms, self.count, self.within_ms = slow_ms, count, within_s * 1000
+        self.recent = collections.defaultdict(collections.deque)
+
+    def evaluate(self, record):
+        duration = record["metadata"].get("duration_ms")
+        if duration is None or duration < self.slow_ms:
+            return None
+        ts = timestamp_ms(record)
+        recent = self.recent[record["service"]]
+        recent.append(ts)
+        while recent[0] <= ts - self.within_ms:
+            recent.popleft()
+        if len(recent) < self.count:
+            return None
+        recent.clear()
+        return self.alert(record, f"{self.count} requests slower than {self.slow_ms} ms")
+
+
+def test_slow_requests_accepts_the_reference_answer() -> None:
+    assert check_slow_requests_rule(SlowRequests).passed
+
+
+class CrashesWithoutDuration(SlowRequests):
+    def evaluate(self, record):
+        if record["metadata"]["duration_ms"] < 0:
+            return None
+        return super().evaluate(record)
+
+
+class NeverForgets(SlowRequests):
+    def __init__(self, name, **kw):
+        super().__init__(name, **kw)
+        self.within_ms = 10**12
+
+
+class TooEager(SlowRequests):
+    def evaluate(self, record):
+        if record["metadata"].get("duration_ms", 0) >= 100:   # 100 ms is not slow
+            return self.alert(record, "slow")
+        return None
+
+
+class WrongSignature(Rule):
+    def __init__(self, name):
+        super().__init__(name)
+
+
+@pytest.mark.parametrize("answer, says", [
+    (CrashesWithoutDuration, "raised on"),
+    (TooEager, "on clean traffic"),
+    (WrongSignature, "failed: "),
+    (dict, "is not a subclass of logs.Rule"),
+])
+def test_slow_requests_rejects_wrong_answers_with_a_reason(answer, says) -> None:
+    assert says in failing(check_slow_requests_rule, answer)
+
+
+def test_a_rule_that_never_forgets_old_slow_requests_is_caught() -> None:
+    assert "forget the slow requests older than within_s" in failing(
+        check_slow_requests_rule, NeverForgets)
