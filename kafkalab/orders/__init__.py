@@ -18,7 +18,7 @@ from kafkalab.orders.payment import PaymentService
 from kafkalab.orders.projection import OrderProjection, rebuild_projection
 from kafkalab.orders.reader import read_topic
 from kafkalab.orders.server import ApiServer, rebuild_read_model, up
-from kafkalab.orders.service import Service
+from kafkalab.orders.service import Service, UnexpectedEvent
 from kafkalab.orders.shipping import ShippingService
 from kafkalab.orders.store import Store
 from kafkalab.orders.system import OrderSystem, OrdersConfig, place_order
@@ -43,6 +43,7 @@ __all__ = [
     "ShippingService",
     "Store",
     "Topics",
+    "UnexpectedEvent",
     "analytics_snapshot",
     "apply",
     "new_event",

@@ -24,7 +24,7 @@ from typing import Any
 
 from kafkalab.orders.catalog import STARTING_STOCK, quantities
 from kafkalab.orders.events import Event
-from kafkalab.orders.service import Service
+from kafkalab.orders.service import Service, UnexpectedEvent
 from kafkalab.orders.store import Store
 
 __all__ = ["InventoryService"]
@@ -88,5 +88,4 @@ class InventoryService(Service):
             if res is None:
                 self.store.put(key, {"state": "released", "items": {}})
             return [self.reply("InventoryReleased", event, {"items": {}})]
-        log.warning("inventory: ignoring %s", event.event_type)
-        return []
+        raise UnexpectedEvent(f"the inventory service does not handle {event.event_type}")

@@ -27,7 +27,7 @@ from typing import Any
 
 from kafkalab.orders.events import Event, new_event
 from kafkalab.orders.saga import order_saga
-from kafkalab.orders.service import Service
+from kafkalab.orders.service import Service, UnexpectedEvent
 from kafkalab.saga import TERMINAL, Command, Orchestrator, SagaState
 
 __all__ = ["OrderService"]
@@ -91,8 +91,8 @@ class OrderService(Service):
         if event.event_type in self.orchestrator.reply_map:
             saga = self.saga(event.order_id)
             if saga is None:
-                log.warning("order: %s for unknown order %s", event.event_type, event.order_id)
-                return []
+                raise UnexpectedEvent(f"{event.event_type} for {event.order_id}, an order "
+                                      "this service never saw placed")
             commands = self.orchestrator.on_reply(saga, event.event_type, event.data, now)
             self._save(saga)
             return self._events(saga, commands)

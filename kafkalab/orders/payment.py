@@ -19,7 +19,7 @@ import logging
 
 from kafkalab.orders.events import Event
 from kafkalab.orders.faults import Faults
-from kafkalab.orders.service import Service
+from kafkalab.orders.service import Service, UnexpectedEvent
 
 __all__ = ["PaymentService"]
 
@@ -75,5 +75,4 @@ class PaymentService(Service):
                 self._book("captured", p["amount"])
                 return [self.reply("PaymentCaptured", event, {"amount": p["amount"]})]
             return [self.reply("PaymentCaptured", event, {"amount": 0})]
-        log.warning("payment: ignoring %s", t)
-        return []
+        raise UnexpectedEvent(f"the payment service does not handle {t}")

@@ -90,7 +90,7 @@ class ServiceRunner:
             self.service.process(event)
         except sqlite3.OperationalError as exc:  # e.g. "database is locked": worth a retry
             raise TransientError(str(exc)) from exc
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # incl. UnexpectedEvent: bad data
             raise PermanentError(f"{event.event_type} {event.event_id}: {type(exc).__name__}: {exc}") from exc
 
     def publish_outbox(self, timeout: float = 30.0) -> int:

@@ -38,9 +38,15 @@ from kafkalab.orders.events import Event
 from kafkalab.orders.faults import Faults
 from kafkalab.orders.store import Store
 
-__all__ = ["Service"]
+__all__ = ["Service", "UnexpectedEvent"]
 
 log = logging.getLogger(__name__)
+
+
+class UnexpectedEvent(ValueError):
+    """A valid event this service cannot handle (a mis-routed command, a reply
+    for an unknown order). Never dropped silently: the runner sends the record
+    to the dead-letter topic with this message."""
 
 
 class Service:

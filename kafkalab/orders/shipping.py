@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from kafkalab.orders.events import Event
-from kafkalab.orders.service import Service
+from kafkalab.orders.service import Service, UnexpectedEvent
 
 __all__ = ["ShippingService"]
 
@@ -53,5 +53,4 @@ class ShippingService(Service):
             if s is None:
                 self.store.put(key, {"state": "cancelled"})
             return [self.reply("ShipmentCancelled", event, {"shipmentId": None})]
-        log.warning("shipping: ignoring %s", event.event_type)
-        return []
+        raise UnexpectedEvent(f"the shipping service does not handle {event.event_type}")

@@ -181,3 +181,21 @@ def test_docs_show_the_contract_table_from_the_code():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "orders.md").read_text()
     assert contract_table() in doc, "docs/orders.md is out of date: paste contract_table() into it"
     assert len(EVENT_TYPES) == 20
+
+
+@pytest.mark.parametrize("service, event_type, data", [
+    (InventoryService, "ChargePayment", {"customerId": "C", "amount": 1}),
+    (PaymentService, "ReserveInventory", {"items": []}),
+    (ShippingService, "RefundPayment", {"reason": "x"}),
+])
+def test_a_misrouted_command_is_refused_not_dropped(service, event_type, data):
+    svc = service(Store())
+    with pytest.raises(ValueError, match="does not handle"):
+        svc.process(new_event(event_type, "ORD-1", data, source="test"))
+    assert svc.store.processed_count() == 0 and svc.store.outbox_pending() == []
+
+
+def test_a_reply_for_an_unknown_order_is_refused():
+    svc = OrderService(Store())
+    with pytest.raises(ValueError, match="never saw placed"):
+        svc.process(new_event("PaymentCharged", "ORD-X", {"paymentId": "P", "amount": 1}, source="payment"))
