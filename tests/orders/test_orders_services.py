@@ -199,3 +199,18 @@ def test_a_reply_for_an_unknown_order_is_refused():
     svc = OrderService(Store())
     with pytest.raises(ValueError, match="never saw placed"):
         svc.process(new_event("PaymentCharged", "ORD-X", {"paymentId": "P", "amount": 1}, source="payment"))
+
+
+def test_analytics_rates_over_the_run_and_the_last_minute():
+    a = AnalyticsService(Store())
+    for i in range(4):  # placed at 0 s, finished at 10, 20, 30, 90 s
+        a.process(new_event("OrderPlaced", f"O{i}", {"customerId": "C", "items": [], "total": 10},
+                            source="api", now_ms=0))
+    for i, t in enumerate((10_000, 20_000, 30_000, 90_000)):
+        a.process(new_event("OrderCompleted", f"O{i}", {"total": 10}, source="order", now_ms=t))
+    from kafkalab.orders import analytics_snapshot
+
+    s = analytics_snapshot(a.store, now_ms=95_000)
+    assert s["throughput"]["finishedPerSecond"] == round(4 / 90, 2)
+    assert s["throughput"]["lastMinutePerSecond"] == round(1 / 60, 2)   # only the one at 90 s
+    assert s["processingTimeMs"]["max"] == 90_000 and s["revenue"] == 40
