@@ -9,7 +9,8 @@
     kafkalab consume TOPIC                   tail a topic, JSON pretty-printed
     kafkalab lab                             broker + JupyterLab on the course
     kafkalab notebooks build|check           clean notebooks, derive exercises
-    kafkalab orders|logs|analytics ...       the later weeks' pipelines
+    kafkalab quickstart|measure|orders|logs|streams|analytics ...
+                                             each week's pipeline outside Jupyter
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from kafkalab import broker, configure_logging
 
 __all__ = ["main"]
 
-AREAS = ("orders", "logs", "analytics")
+#: Each week's plain-Python twin, reachable as `kafkalab <area> ...`.
+AREAS = {
+    "quickstart": "week 1: produce, consume and check ordering",
+    "measure": "week 2: throughput per producer setting and per number of consumers",
+    "orders": "weeks 3-4: the order services and the HTTP API (`kafkalab orders up`)",
+    "logs": "week 5: ship, aggregate and alert on logs",
+    "streams": "week 6: windowed aggregation from a topic",
+    "analytics": "week 6: live metrics, anomaly detection and the dashboard",
+}
 
 
 def _print_json(value: Any) -> None:
@@ -203,12 +212,11 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def cmd_area(args: argparse.Namespace) -> int:
-    try:
-        module = importlib.import_module(f"kafkalab.{args.area}.__main__")
-    except ModuleNotFoundError:
-        print(f"kafkalab {args.area}: not available in this version", file=sys.stderr)
-        return 2
-    return module.main(args.rest) or 0
+    package = importlib.import_module(f"kafkalab.{args.area}")
+    # A package keeps its command line in __main__; a single module in main().
+    if hasattr(package, "__path__"):
+        package = importlib.import_module(f"kafkalab.{args.area}.__main__")
+    return package.main(args.rest) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,16 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_notebooks)
 
-    for area in AREAS:
-        p = sub.add_parser(area, help=f"run `python -m kafkalab.{area}` (see --help there)",
-                           add_help=False)
+    for area, purpose in AREAS.items():
+        p = sub.add_parser(area, help=f"{purpose} (python -m kafkalab.{area})", add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=cmd_area, area=area)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in AREAS:
+        # Hand everything after the area to its own parser (its --help included).
+        args = argparse.Namespace(func=cmd_area, area=argv[0], rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     from kafkalab.clients import BrokerUnavailable, UnknownTopicError
     from kafkalab.settings import SettingsError
 

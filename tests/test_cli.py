@@ -2,8 +2,12 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+
+import pytest
 
 from tests.conftest import unique
 
@@ -58,3 +62,52 @@ def test_errors_are_one_clear_line_not_a_traceback():
 def test_broker_status_names_the_memory_only_storage():
     out = kafkalab("broker", "status")
     assert out.returncode == 0 and "memory only" in out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_orders_up_with_curl_reaches_completed(tmp_path):
+    """The course brief's own check: the verbatim POST, with curl, against `kafkalab orders up`."""
+    from kafkalab.orders.server import free_port
+
+    port = free_port()
+    prefix = unique("curl") + "-"
+    proc = subprocess.Popen([sys.executable, "-m", "kafkalab", "orders", "up", "--port", str(port),
+                             "--duration", "90", "--prefix", prefix, "--data-dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "LOG_LEVEL": "warning"})
+
+    def curl(*args):
+        out = subprocess.run(["curl", "-s", "--max-time", "5", *args], capture_output=True, text=True)
+        return out.stdout
+
+    try:
+        base = f"http://localhost:{port}/api"
+        for _ in range(300):
+            if curl(f"{base}/orders/none") or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        body = ('{"customerId": "CUST-001", "items": [{"productId": "ITEM-001", "name": "Laptop", '
+                '"price": 1500, "quantity": 1}]}')
+        created = json.loads(curl("-X", "POST", f"{base}/orders", "-H",
+                                  "Content-Type: application/json", "-d", body))
+        order_id = created["orderId"]
+        for _ in range(300):
+            order = json.loads(curl(f"{base}/orders/{order_id}"))
+            if order["status"] == "completed":
+                break
+            time.sleep(0.1)
+        assert order["status"] == "completed", order
+        for _ in range(100):
+            analytics = json.loads(curl(f"{base}/analytics"))
+            if analytics["byStatus"].get("completed") == 1:
+                break
+            time.sleep(0.1)
+        assert analytics["byStatus"]["completed"] == 1 and analytics["revenue"] == 1500
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
