@@ -106,7 +106,6 @@ class ShopAnalytics:
                                                                      hst_monitor()]
         self.alerts: list[Alert] = []
         self.alerts_topic = alerts_topic
-        self._producer: Producer | None = None
         self._publisher: AlertPublisher | None = None
         # Keyed by window: a slow page skips intermediate values of a window,
         # never its latest one.
@@ -132,17 +131,15 @@ class ShopAnalytics:
 
     def _alert_publisher(self) -> AlertPublisher:
         if self._publisher is None:
-            self._producer = Producer(self.settings)
-            self._publisher = AlertPublisher(self._producer, self.alerts_topic or ALERTS_TOPIC)
+            # The processor's own producer: it is flushed before each checkpoint,
+            # so an alert is stored before the records that raised it count as done.
+            self._publisher = AlertPublisher(self.processor.producer,
+                                             self.alerts_topic or ALERTS_TOPIC)
         return self._publisher
 
     def run(self, **bounds: Any) -> ProcessorStats:
         """Process in this thread; ``bounds`` go to :meth:`Processor.run` (always pass one)."""
-        try:
-            return self.processor.run(**bounds)
-        finally:
-            if self._producer is not None:
-                self._producer.flush()
+        return self.processor.run(**bounds)
 
     def start(self, **bounds: Any) -> "ShopAnalytics":
         """Process in a background thread (for notebooks and the web dashboard)."""
@@ -179,10 +176,7 @@ class ShopAnalytics:
         if self.running:
             self.stop()
         self.processor.close()
-        if self._producer is not None:
-            self._producer.close()
-            self._producer = None
-            self._publisher = None
+        self._publisher = None
 
     def __enter__(self) -> "ShopAnalytics":
         return self

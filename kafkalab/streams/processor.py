@@ -105,6 +105,17 @@ class Processor:
         self._stop = threading.Event()
 
     @property
+    def producer(self) -> Producer:
+        """The producer outputs go through (flushed before every checkpoint).
+
+        A sink that writes to Kafka itself (alerts, say) should use it, so that
+        its records are stored before the offsets they follow from are committed.
+        """
+        if self._producer is None:
+            raise RuntimeError("the processor is not running yet: call run() first")
+        return self._producer
+
+    @property
     def input_topic(self) -> str:
         """The topic the aggregation reads: the repartition topic, or the source."""
         return self.repartition_topic or self.source
