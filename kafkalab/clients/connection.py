@@ -77,7 +77,7 @@ def unavailable(settings: Settings, exc: BaseException) -> BrokerUnavailable:
             "or unset KAFKA_BROKERS to use the embedded broker"
             if settings.brokers else "run `kafkalab broker status`")
     return BrokerUnavailable(
-        f"no Kafka broker answered at {where} within {BOOTSTRAP_TIMEOUT_MS / 1000:g} s "
+        f"no Kafka broker answered at {where} "
         f"(KAFKA_BROKERS={','.join(settings.brokers) if settings.brokers else 'unset'}); "
         f"{hint}. ({type(exc).__name__}: {exc})"
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
 from kafkalab import broker
@@ -141,10 +142,28 @@ class Producer:
         return self._raw.metrics() if self._raw is not None else {}
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Send what is queued, then release the connection."""
-        if self._raw is not None:
-            self._raw.close(timeout=timeout)
-            self._raw = None
+        """Send what is queued (waiting up to ``timeout`` s), then release the connection.
+
+        Records still unsent after ``timeout`` (the broker is gone) are dropped
+        with a warning: kafka-python 3.0.12's own ``close`` would instead raise
+        and leave a sender thread reconnecting forever.
+        """
+        raw, self._raw = self._raw, None
+        if raw is None:
+            return
+        try:
+            raw.close(timeout=timeout)
+        except KafkaTimeoutError:
+            log.warning("closing the producer: records still unsent after %s s are dropped "
+                        "(is the broker reachable?)", timeout)
+            sender = getattr(raw, "_sender", None)
+            if sender is not None:
+                sender.force_close()  # aborts the pending batches, stops the thread
+                sender.join(5)
+            try:
+                raw.close(timeout=0)
+            except KafkaTimeoutError:
+                log.warning("the producer's sender did not stop; abandoning it")
 
     def __enter__(self) -> "Producer":
         return self

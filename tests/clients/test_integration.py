@@ -280,3 +280,21 @@ def test_refused_commit_is_counted_and_the_batch_comes_again(producer, new_topic
     with Consumer(topic, group_id=group) as c:
         again = [m.value["n"] for m in c.messages(idle_timeout=1.5, timeout=30)]
     assert again == [0, 1, 2, 3, 4]  # nothing was committed: delivered again
+
+
+def test_close_with_the_broker_gone_drops_pending_records_and_stops(tmp_path, monkeypatch):
+    from kafkalab import broker
+
+    monkeypatch.setenv("KAFKALAB_STATE_DIR", str(tmp_path))  # a private broker
+    monkeypatch.delenv("KAFKA_BROKERS", raising=False)
+    broker.up()
+    try:
+        p = Producer(enable_idempotence=False, acks=1, linger_ms=60_000, batch_size=10_000_000)
+        p.send("gone", {"n": 1})  # connects, then sits in a batch (long linger)
+        sender = p.raw._sender
+        broker.down()
+        p.close(timeout=1)  # kafka-python alone raises here and keeps reconnecting
+        sender.join(10)
+        assert not sender.is_alive() and not p.connected
+    finally:
+        broker.down()
