@@ -125,6 +125,11 @@ class Consumer:
         return self._raw is not None
 
     @property
+    def joined(self) -> bool:
+        """True once this consumer has its partitions (always, without a group)."""
+        return self._stable
+
+    @property
     def admin(self) -> Admin:
         if self._admin is None:
             self._admin = Admin(self.settings)
@@ -218,8 +223,10 @@ class Consumer:
                  idle_timeout: float | None = None) -> Iterator[Message]:
         """Iterate over records, bounded by a count, a total time or an idle time.
 
-        ``timeout`` and ``idle_timeout`` are in seconds. With no bound at all
-        this runs until interrupted; notebooks always pass one.
+        ``timeout`` and ``idle_timeout`` are in seconds. The idle time counts
+        from the last record, or from when the group gave this consumer its
+        partitions (a join is not idleness). With no bound at all this runs
+        until interrupted; notebooks always pass one.
         """
         start = last = time.monotonic()
         seen = 0
@@ -227,6 +234,8 @@ class Consumer:
             now = time.monotonic()
             if timeout is not None and now - start >= timeout:
                 return
+            if not self._stable:
+                last = now  # joining the group is not idleness: the clock starts once we have partitions
             if idle_timeout is not None and now - last >= idle_timeout:
                 return
             wait = 0.5 if timeout is None else max(0.0, min(0.5, timeout - (now - start)))

@@ -135,6 +135,8 @@ class ConsumerLoop:
             now = time.monotonic()
             if timeout is not None and now - start >= timeout:
                 break
+            if not self.consumer.joined:
+                last = now  # still joining the group: not idle yet
             if idle_timeout is not None and now - last >= idle_timeout:
                 break
             if max_messages is not None and self.stats.seen >= max_messages:
