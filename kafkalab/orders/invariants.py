@@ -17,6 +17,7 @@ one sentence per broken rule (an empty list means all is well):
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ from kafkalab.orders.catalog import STARTING_STOCK, quantities
 from kafkalab.orders.eventsourcing import rebuild
 from kafkalab.orders.system import OrdersConfig
 
-__all__ = ["check", "summary"]
+__all__ = ["check", "check_settled", "summary"]
 
 
 def summary(config: OrdersConfig, order_ids: Iterable[str]) -> dict[str, Any]:
@@ -133,3 +134,21 @@ def _check_events(config: OrdersConfig, ids: list[str], ledger: dict[str, Any]) 
     if money["PaymentCharged"] != ledger["charged"]:
         problems.append(f"events say {money['PaymentCharged']} charged, ledger says {ledger['charged']}")
     return problems
+
+
+def check_settled(config: OrdersConfig, order_ids: Iterable[str], *, timeout: float = 20.0,
+                  read_topics: bool = True) -> list[str]:
+    """:func:`check`, repeated until it passes or ``timeout`` seconds pass; the last report.
+
+    Some effects trail an order's final status: the payment capture follows
+    ``OrderCompleted``. So right after the last order finishes, the ledger can
+    still show money charged but not yet captured; the invariants are about
+    the system once it is idle.
+    """
+    ids = list(order_ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        problems = check(config, ids, read_topics=read_topics)
+        if not problems or time.monotonic() > deadline:
+            return problems
+        time.sleep(0.5)
