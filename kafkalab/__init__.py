@@ -45,5 +45,10 @@ def configure_logging(level: str | None = None) -> None:
                                                "%H:%M:%S"))
         handler._kafkalab = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    for handler in root.handlers:
+        if getattr(handler, "_kafkalab", False):
+            # On the handler too: kafkalab.logs.install() may lower a logger's
+            # level to ship INFO records, which should not then flood stderr.
+            handler.setLevel(number)
     root.setLevel(number)
     logging.getLogger("kafka").setLevel(max(number, logging.WARNING))

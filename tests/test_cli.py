@@ -105,6 +105,13 @@ def test_orders_up_with_curl_reaches_completed(tmp_path):
                 break
             time.sleep(0.1)
         assert analytics["byStatus"]["completed"] == 1 and analytics["revenue"] == 1500
+        # Week 5: the services' own log lines were shipped to application-logs.
+        from kafkalab.clients import Consumer
+
+        with Consumer("application-logs", group_id=False) as logs:
+            ours = [m.value for m in logs.messages(idle_timeout=2, timeout=30)
+                    if m.ok and prefix in m.value.get("message", "")]
+        assert ours and all(r["service"] == "orders" for r in ours)
     finally:
         proc.terminate()
         try:

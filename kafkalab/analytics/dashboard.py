@@ -115,9 +115,11 @@ class DashboardServer:
 
     def start(self, timeout: float = 10.0) -> "DashboardServer":
         """Start serving; return once the port accepts connections."""
+        # log_config=None: uvicorn would otherwise re-run logging.config, which
+        # closes every handler already installed (kafkalab.logs ships through one).
         config = uvicorn.Config(create_app(self.table, self.hub), host=self.host, port=self.port,
                                 log_level="warning", ws="websockets-sansio" if _has_sansio()
-                                else "websockets", lifespan="off")
+                                else "websockets", lifespan="off", log_config=None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="dashboard", daemon=True)
         self._thread.start()

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
+    # Week 5: the services' log lines also go to the application-logs topic,
+    # where the log aggregator filters, aggregates and alerts on them.
+    from kafkalab import logs
+
+    logs.install(service=args.what if args.what in SERVICES else "orders", logger="kafkalab.orders")
     stock = None if args.stock is None else {pid: args.stock for pid in CATALOG}
     config = OrdersConfig(prefix=args.prefix, data_dir=args.data_dir, step_timeout_s=args.timeout,
                           stock=stock,

@@ -48,8 +48,10 @@ class ApiServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "ApiServer":
+        # log_config=None: uvicorn would otherwise re-run logging.config, which
+        # closes every handler already installed (kafkalab.logs ships through one).
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", log_config=None)
         self._server = uvicorn.Server(config)
         # uvicorn installs signal handlers only in the main thread; in ours it must not.
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
