@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kafka.errors import CommitFailedError
+
 from kafkalab.analytics.pipeline import EVENTS_TOPIC
 from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Producer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
@@ -134,5 +136,10 @@ def bridge(sources: Sequence[str] = SOURCES, target: str = EVENTS_TOPIC, *,
                               timestamp_ms=event["timestamp"])
                 stats.written += 1
             producer.flush()           # written before committed: nothing lost on a crash
-            consumer.commit(batch)
+            try:
+                consumer.commit(batch)
+            except CommitFailedError as exc:
+                # The group rebalanced under us: the batch will be read again
+                # (duplicates downstream, never a loss).
+                log.warning("bridge: commit refused during a rebalance: %s", exc)
     return stats

@@ -26,12 +26,12 @@ def test_vanished_and_stalled_clients_do_not_hold_back_a_live_one():
         with connect(ws_url) as live, connect(ws_url) as stalled:
             assert json.loads(live.recv(timeout=5))["type"] == "snapshot"
             vanished = connect(ws_url).__enter__()
-            vanished.recv(timeout=5)
-            vanished.socket.close()          # gone without a goodbye
+            vanished.recv(timeout=5)         # its snapshot: the server has registered it
             deadline = time.monotonic() + 10
             while len(hub.clients) != 3:
                 assert time.monotonic() < deadline, f"clients: {len(hub.clients)}"
                 time.sleep(0.05)
+            vanished.socket.close()          # gone without a goodbye
             # 'stalled' never reads again. Publish many updates of 50 windows.
             for i in range(2000):
                 update(table, i % 50, i)
