@@ -101,7 +101,11 @@ def test_two_members_split_the_partitions(producer, new_topic):
         while time.monotonic() < deadline:
             a.poll(0.1)
             b.poll(0.1)
-            if a.assignment() and b.assignment() and len(a.assignment() | b.assignment()) == 4:
+            # Mid-rebalance, a may still report its old assignment while b has
+            # its new one: wait until both have joined and the split is clean.
+            mine, theirs = a.assignment(), b.assignment()
+            if (a.joined and b.joined and mine and theirs and not mine & theirs
+                    and len(mine | theirs) == 4):
                 break
         assert a.assignment() and b.assignment()
         assert not (a.assignment() & b.assignment())
@@ -232,8 +236,33 @@ def test_stuck_group_is_recovered_with_its_offsets(producer, new_topic):
         c.wait_for_assignment(timeout=60)
         got = sorted(m.value["n"] for m in c.messages(idle_timeout=2, timeout=30))
         recoveries = c.recoveries
-    assert recoveries == 1
+    # On an idle machine the group gets stuck every time (5/5 measured) and is
+    # recovered once; on a loaded one b may leave after the rebalance finished,
+    # and nothing is stuck. Either way the consumer must get its partitions and
+    # resume exactly at the committed offsets.
+    assert recoveries in (0, 1)
     assert got == [10, 11, 12]  # resumed at the committed offsets, nothing re-read
+
+
+def test_recover_group_keeps_the_committed_offsets(producer, new_topic, admin):
+    """The recovery itself, deterministically: delete the group, rejoin, resume."""
+    topic = new_topic(partitions=2)
+    group = unique("recover")
+    for i in range(6):
+        producer.send(topic, {"n": i}, partition=i % 2)
+    producer.flush()
+    with Consumer(topic, group_id=group) as c:
+        c.commit(list(c.messages(max_messages=6, timeout=30)))
+        for i in range(6, 8):
+            producer.send(topic, {"n": i}, partition=i % 2)
+        producer.flush()
+        c.recover_group()
+        assert admin.group_offsets(group) == {}  # the group and its offsets were deleted...
+        c.wait_for_assignment(timeout=30)
+        got = sorted(m.value["n"] for m in c.messages(idle_timeout=1.5, timeout=30))
+        c.commit()
+    assert c.recoveries == 1 and got == [6, 7]  # ...yet it resumed where it was
+    assert sum(p.lag for p in admin.lag(group, topic)) == 0  # and the new group committed
 
 
 def test_producer_survives_an_embedded_broker_restart(tmp_path, monkeypatch):
