@@ -17,6 +17,29 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def raw_consume(topic: str, n: int) -> int:
+    """The consume baseline of every benchmark: bare kafka-python reads ``n`` JSON
+    records of ``topic`` (assign every partition, seek to the beginning, decode)."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    from kafkalab.clients import bootstrap_servers
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
+                      enable_auto_commit=False)
+    tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    got = 0
+    while got < n:
+        for records in c.poll(timeout_ms=1000).values():
+            for r in records:
+                json.loads(r.value)
+                got += 1
+    c.close()
+    return got
+
+
 class Timer:
     """``with Timer() as t: ...`` then ``t.seconds``."""
 

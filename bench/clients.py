@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, record, table  # noqa: E402
+from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
 
-from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
 
 from kafkalab.clients import Admin, Consumer, Producer, bootstrap_servers  # noqa: E402
 
@@ -66,24 +66,6 @@ def confluent_produce(topic: str, values: list[dict]) -> None:
                 p.poll(0.05)
         p.poll(0)
     p.flush(30)
-
-
-def raw_consume(topic: str, n: int) -> int:
-    c = KafkaConsumer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
-                      enable_auto_commit=False)
-    from kafka.structs import TopicPartition
-
-    tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
-    c.assign(tps)
-    c.seek_to_beginning(*tps)
-    got = 0
-    while got < n:
-        for records in c.poll(timeout_ms=1000).values():
-            for r in records:
-                json.loads(r.value)
-                got += 1
-    c.close()
-    return got
 
 
 def kafkalab_consume(topic: str, n: int) -> int:

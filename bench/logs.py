@@ -28,10 +28,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, record, table  # noqa: E402
+from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
 
-from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
-from kafka.structs import TopicPartition  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
 
 from kafkalab.clients import Admin, bootstrap_servers  # noqa: E402
 from kafkalab.logs import (  # noqa: E402
@@ -80,21 +79,6 @@ def handler_produce(topic: str, recs: list[dict]) -> tuple[float, float]:
     h.close()
     assert h.stats.sent == len(recs) and h.stats.dropped == 0, h.stats
     return total.seconds, emit.seconds
-
-
-def raw_consume(topic: str, n: int) -> None:
-    c = KafkaConsumer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
-                      enable_auto_commit=False)
-    tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
-    c.assign(tps)
-    c.seek_to_beginning(*tps)
-    got = 0
-    while got < n:
-        for batch in c.poll(timeout_ms=1000).values():
-            for r in batch:
-                json.loads(r.value)
-                got += 1
-    c.close()
 
 
 def aggregator_consume(topic: str, n: int) -> float:

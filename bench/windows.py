@@ -24,7 +24,6 @@ dependency). Results are appended to bench/results/windows.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import uuid
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, record, table  # noqa: E402
+from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
 
 from kafkalab import windows  # noqa: E402
 from kafkalab.testing import seeded  # noqa: E402
@@ -97,9 +96,7 @@ def in_process(orders: list[dict]) -> list[dict]:
 
 
 def end_to_end(orders: list[dict]) -> list[dict]:
-    from kafka import KafkaConsumer
-
-    from kafkalab.clients import Admin, Producer, bootstrap_servers
+    from kafkalab.clients import Admin, Producer
     from kafkalab.streams import Processor, Stream
 
     n = len(orders)
@@ -112,19 +109,7 @@ def end_to_end(orders: list[dict]) -> list[dict]:
         p.flush()
 
     with Timer() as t_raw:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(), enable_auto_commit=False)
-        from kafka.structs import TopicPartition
-
-        tps = [TopicPartition(topic, i) for i in range(3)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        got = 0
-        while got < n:
-            for records in consumer.poll(timeout_ms=500).values():
-                for r in records:
-                    json.loads(r.value)
-                    got += 1
-        consumer.close()
+        raw_consume(topic, n)
 
     results = []
     pipeline = (Stream(topic).group_by_key()
