@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import plotly
-import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from kafkalab.analytics.broadcast import Broadcaster
 from kafkalab.analytics.table import LiveTable
+from kafkalab.serving import ThreadedServer
 
 __all__ = ["DashboardServer", "create_app", "plotly_js_path"]
 
@@ -89,7 +86,7 @@ def create_app(table: LiveTable, hub: Broadcaster, *, title: str = "kafkalab liv
     return app
 
 
-class DashboardServer:
+class DashboardServer(ThreadedServer):
     """Serve :func:`create_app` with uvicorn in a daemon thread.
 
     Parameters
@@ -104,10 +101,8 @@ class DashboardServer:
                  port: int = 0) -> None:
         self.table = table
         self.hub = hub
-        self.host = host
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(create_app(table, hub), host=host, port=port, name="dashboard",
+                         ws="websockets-sansio" if _has_sansio() else "websockets")
 
     @property
     def url(self) -> str:
@@ -115,39 +110,9 @@ class DashboardServer:
 
     def start(self, timeout: float = 10.0) -> "DashboardServer":
         """Start serving; return once the port accepts connections."""
-        # log_config=None: uvicorn would otherwise re-run logging.config, which
-        # closes every handler already installed (kafkalab.logs ships through one).
-        config = uvicorn.Config(create_app(self.table, self.hub), host=self.host, port=self.port,
-                                log_level="warning", ws="websockets-sansio" if _has_sansio()
-                                else "websockets", lifespan="off", log_config=None)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="dashboard", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"the dashboard did not start within {timeout} s")
-            time.sleep(0.05)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        super().start(timeout)
         log.info("dashboard at %s", self.url)
         return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving (open WebSockets are closed) within ``timeout`` seconds."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._server.force_exit = True  # type: ignore[union-attr]
-                self._thread.join(timeout)
-        self._server = self._thread = None
-
-    def __enter__(self) -> "DashboardServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _has_sansio() -> bool:

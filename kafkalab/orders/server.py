@@ -8,78 +8,31 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
-import time
 from typing import Any
 
-import uvicorn
-
 from kafkalab.orders.system import OrderSystem, OrdersConfig
+from kafkalab.serving import ThreadedServer, free_port
 
 __all__ = ["ApiServer", "free_port", "rebuild_read_model", "up"]
 
 log = logging.getLogger(__name__)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ApiServer:
-    """Run a FastAPI app on uvicorn in a daemon thread.
+class ApiServer(ThreadedServer):
+    """The order API on uvicorn in a daemon thread (a free port unless given).
 
     >>> ApiServer(app=None, port=3000).url        # nothing started yet
     'http://127.0.0.1:3000'
     """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None) -> None:
-        self.app = app
-        self.host = host
-        self.port = port or free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(app, host=host, port=port or free_port(), name="orders-api")
 
     def start(self, timeout: float = 10.0) -> "ApiServer":
-        # log_config=None: uvicorn would otherwise re-run logging.config, which
-        # closes every handler already installed (kafkalab.logs ships through one).
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                                lifespan="off", log_config=None)
-        self._server = uvicorn.Server(config)
-        # uvicorn installs signal handlers only in the main thread; in ours it must not.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.run, name="orders-api", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the API server could not start on {self.url} "
-                                   "(is the port taken?)")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the API server did not start on {self.url} within {timeout} s")
-            time.sleep(0.02)
+        super().start(timeout)
         log.info("API listening on %s (docs at %s/docs)", self.url, self.url)
         return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> "ApiServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def up(port: int = 3000, host: str = "127.0.0.1", duration: float | None = None,

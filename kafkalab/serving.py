@@ -1,0 +1,99 @@
+"""Serve a web app (FastAPI, any ASGI app) with uvicorn on a background thread.
+
+Notebooks, tests and ``kafkalab orders up`` all need the same thing: start a
+server, know when it answers, stop it cleanly. The order API (week 3) and the
+live dashboard (week 6) both build on :class:`ThreadedServer`.
+
+>>> ThreadedServer(app=None, port=3000).url      # nothing started yet
+'http://127.0.0.1:3000'
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+__all__ = ["ThreadedServer", "free_port"]
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a daemon thread.
+
+    Parameters
+    ----------
+    app
+        The ASGI application.
+    host, port
+        Where to listen; ``port=0`` picks a free port (read :attr:`url` after
+        :meth:`start`).
+    name
+        The thread's name (shows in stack dumps and logs).
+    **config
+        Further ``uvicorn.Config`` settings (e.g. ``ws=...``).
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
+                 name: str = "uvicorn", **config: Any) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.name = name
+        self._config = config
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+        """Start serving; return once the server accepts connections."""
+        # log_config=None: uvicorn would otherwise re-run logging.config, which
+        # closes every handler already installed (kafkalab.logs ships through one).
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
+                                lifespan="off", log_config=None, **self._config)
+        self._server = uvicorn.Server(config)
+        # Signal handlers belong to the main thread's program, not to this server.
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"{self.name} could not start on {self.url} (is the port taken?)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not start on {self.url} within {timeout} s")
+            time.sleep(0.02)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving (open connections are closed) within about ``timeout`` seconds."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive() and self._server is not None:
+                self._server.force_exit = True
+                self._thread.join(timeout)
+        self._server = self._thread = None
+
+    def __enter__(self) -> "ThreadedServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
