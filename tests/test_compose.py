@@ -236,7 +236,7 @@ def test_quorum_voters_name_every_controller(brokers: dict[str, dict[str, Any]])
         ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "3"),
         ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "2"),
         ("KAFKA_NUM_PARTITIONS", "3"),
-        ("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false"),
+        ("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true"),
         ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0"),
     ],
 )
