@@ -41,3 +41,20 @@ def new_topic(admin: Admin) -> Iterator[Callable[..., str]]:
     yield make
     for name in made:
         admin.delete_topic(name)
+
+
+def run_bench(name: str, n: int, results_dir) -> tuple[str, dict]:
+    """Run ``bench/<name>.py --n N`` as a user would; return its output and the one
+    results line it appended (benchmark tests check the machinery, never the speed)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+    out = subprocess.run([sys.executable, str(script), "--n", str(n), "--results-dir",
+                          str(results_dir)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "1.00x" in out.stdout  # the baseline's own ratio is printed
+    (line,) = (Path(results_dir) / f"{name}.jsonl").read_text().splitlines()
+    return out.stdout, json.loads(line)

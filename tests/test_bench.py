@@ -1,22 +1,55 @@
 """The benchmarks run and record their ratios (tiny N: this checks the
 machinery, not the speed; no timing is asserted)."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_bench
 
 
 def test_clients_bench_prints_ratios_and_appends_a_results_line(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "clients.py"), "--n", "300",
-                          "--results-dir", str(tmp_path)], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "produce: raw kafka-python" in out.stdout and "1.00x" in out.stdout
-    (line,) = (tmp_path / "clients.jsonl").read_text().splitlines()
-    run = json.loads(line)
+    stdout, run = run_bench("clients", 300, tmp_path)
+    assert "produce: raw kafka-python" in stdout
     names = {r["name"] for r in run["results"]}
     assert {"produce: kafkalab", "consume: kafkalab", "produce: raw kafka-python"} <= names
     assert all(r["n"] == 300 and r["ratio"] > 0 for r in run["results"])
+
+
+def test_batching_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("batching", 200, tmp_path)
+    assert "default (linger 5, 16 KiB)" in stdout
+    rows = {r["name"]: r for r in run["results"]}
+    assert run["params"]["n"] == 200 and len(rows) == 8
+    assert all(r["n"] == 200 and r["ratio"] > 0 for r in rows.values())
+    # Bytes are deterministic for fixed data: JSON orders compress well under gzip.
+    assert rows["gzip (linger 20, 64 KiB)"]["bytes_ratio"] < 0.5
+
+
+@pytest.mark.slow
+def test_windows_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("windows", 400, tmp_path)
+    assert "tumbling 1 min: pandas" in stdout and "quix-streams" in stdout
+    names = {r["name"] for r in run["results"]}
+    assert {"tumbling 1 min: kafkalab", "hopping 3 min / 1 min: pandas",
+            "from topic: kafkalab Processor", "from topic: raw kafka-python"} <= names
+    assert all(r["n"] == 400 and r["ratio"] > 0 for r in run["results"])
+
+
+def test_logs_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("logs", 300, tmp_path)
+    assert "ship: bare kafka-python" in stdout
+    names = {r["name"] for r in run["results"]}
+    assert {"ship: KafkaLogHandler (acked)", "aggregate: LogAggregator",
+            "read: bare kafka-python"} <= names
+    assert run["params"]["n"] == 300 and "timestamp" in run
+    assert all(r["n"] == 300 and r["ratio"] > 0 for r in run["results"])
+
+
+@pytest.mark.slow
+def test_orders_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("orders", 5, tmp_path)
+    assert "baseline: produce->consume round trip" in stdout
+    assert run["params"]["n"] == 5 and run["timestamp"]
+    names = [r["name"] for r in run["results"]]
+    assert names == ["baseline: produce->consume round trip", "orders: one process",
+                     "orders: separate processes"]
+    assert all(r["n"] == 5 and r["per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in run["results"])
