@@ -103,7 +103,10 @@ class Producer:
         if self._raw is None or time.monotonic() - self._checked_at < 1.0:
             return
         self._checked_at = time.monotonic()
-        info = broker.status()
+        try:
+            info = broker.status()
+        except broker.BrokerError:
+            return  # mid-restart: not answering yet; the next check will see it
         if info is not None and info.instance != self._instance:
             log.warning("the embedded broker restarted (all its data is gone); "
                         "creating a new producer, since an idempotent producer "
