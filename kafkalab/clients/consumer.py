@@ -308,13 +308,20 @@ class Consumer:
         # ListOffsets "latest" would re-deliver most of the last batch).
         owned = self._to_position & set(self.raw.assignment())
         self._to_position.clear()
-        fresh = [tp for tp in owned if self.raw.committed(tp) is None]
-        to_end = []
-        for tp in fresh:
-            if tp in self._restore:
-                self.raw.seek(tp, self._restore.pop(tp))
-            elif not self.from_beginning:
-                to_end.append(tp)
+        if self._restore:
+            # The re-created group exists now that we joined it: store the old
+            # offsets at once, for every partition (owned by us or not), so that
+            # closing or crashing before our first commit loses nothing.
+            restore, self._restore = self._restore, {}
+            missing = {tp: off for tp, off in restore.items() if self.raw.committed(tp) is None}
+            if missing:
+                self.raw.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in missing.items()})
+                log.info("%s: restored %d committed offsets", self.group_id, len(missing))
+            for tp in owned:
+                if tp in missing:
+                    self.raw.seek(tp, missing[tp])
+        to_end = [] if self.from_beginning else [
+            tp for tp in owned if self.raw.committed(tp) is None]
         if to_end:
             for tp, end in self.admin.end_offsets(to_end).items():
                 self.raw.seek(tp, end)
