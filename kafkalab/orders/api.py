@@ -127,6 +127,14 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
         # One SQLite connection per request: cheap, and safe across threads.
         return config.store(name)
 
+    def read(name: str, key: str) -> Any:
+        """One value from a service's store, the connection closed again."""
+        db = store(name)
+        try:
+            return db.get(key)
+        finally:
+            db.close()
+
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
         if request.method in ("POST", "PUT", "PATCH"):
@@ -190,23 +198,15 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
         return {"orderId": order_id, "status": "pending", "total": event.data["total"]}
 
     def _status(order_id: str) -> str:
-        view = store("projection").get(f"order/{order_id}")
+        view = read("projection", f"order/{order_id}")
         return view["status"] if view else "pending"
 
     @app.get("/api/orders/{orderId}")
     def get_order(orderId: str) -> Any:
         """Current status and the order's full event history (from the read model)."""
-        proj = store("projection")
-        try:
-            view = proj.get(f"order/{orderId}")
-        finally:
-            proj.close()
+        view = read("projection", f"order/{orderId}")
         if view is None:
-            api = store("api")
-            try:
-                accepted = api.get(f"accepted/{orderId}")
-            finally:
-                api.close()
+            accepted = read("api", f"accepted/{orderId}")
             if accepted is None:
                 return _error(404, "orderId", f"no order {orderId!r}")
             # Accepted a moment ago; the read model has not seen it yet.
