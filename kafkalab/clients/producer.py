@@ -8,6 +8,7 @@ False
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -75,6 +76,9 @@ class Producer:
         self._raw: KafkaProducer | None = None
         self._instance: str | None = None
         self._checked_at = 0.0
+        # One producer is shared by threads (a service's loop and the HTTP API):
+        # creating it and replacing it after a broker restart happen under this lock.
+        self._lock = threading.Lock()
 
     @property
     def connected(self) -> bool:
@@ -83,31 +87,39 @@ class Producer:
     @property
     def raw(self) -> KafkaProducer:
         """The underlying ``kafka.KafkaProducer`` (created on first use)."""
-        if self.settings.embedded:
-            self._check_restart()
-        if self._raw is None:
-            config = client_config(self.settings, linger_ms=5, max_block_ms=10000)
-            config.update(self._overrides)
-            try:
-                self._raw = KafkaProducer(**config)
-            except UNREACHABLE as exc:
-                raise unavailable(self.settings, exc) from exc
+        with self._lock:
             if self.settings.embedded:
-                info = broker.status()
-                self._instance = info.instance if info else None
-                self._checked_at = time.monotonic()
-        return self._raw
+                self._check_restart()
+            raw = self._raw
+            if raw is None:
+                config = client_config(self.settings, linger_ms=5, max_block_ms=10000)
+                config.update(self._overrides)
+                try:
+                    raw = KafkaProducer(**config)
+                except UNREACHABLE as exc:
+                    raise unavailable(self.settings, exc) from exc
+                self._raw = raw
+                self._instance = None  # learnt at the first check
+                self._checked_at = 0.0
+                if self.settings.embedded:
+                    self._check_restart()
+            return raw
 
     def _check_restart(self) -> None:
-        # At most once a second: reading a small JSON file costs ~20 us.
+        # Called with the lock held. At most once a second: reading a small
+        # JSON file and probing the port costs well under a millisecond.
         if self._raw is None or time.monotonic() - self._checked_at < 1.0:
             return
         self._checked_at = time.monotonic()
         try:
             info = broker.status()
         except broker.BrokerError:
-            return  # mid-restart: not answering yet; the next check will see it
-        if info is not None and info.instance != self._instance:
+            return  # mid-restart or too busy to answer: the next check will see it
+        if info is None:
+            return
+        if self._instance is None:
+            self._instance = info.instance  # the broker this producer connected to
+        elif info.instance != self._instance:
             log.warning("the embedded broker restarted (all its data is gone); "
                         "creating a new producer, since an idempotent producer "
                         "cannot continue after a broker restart")
@@ -151,7 +163,8 @@ class Producer:
         with a warning: kafka-python 3.0.12's own ``close`` would instead raise
         and leave a sender thread reconnecting forever.
         """
-        raw, self._raw = self._raw, None
+        with self._lock:
+            raw, self._raw = self._raw, None
         if raw is None:
             return
         try:

@@ -292,6 +292,48 @@ def test_producer_survives_an_embedded_broker_restart(tmp_path, monkeypatch):
         broker.down()
 
 
+def test_one_producer_shared_by_threads_from_its_first_send(new_topic, caplog, monkeypatch):
+    # A service's loop and the HTTP API share one Producer. Its first sends race
+    # to create the kafka-python producer; once, in CI under load, a thread saw
+    # the producer half made, took it for a broker restart and replaced it under
+    # another thread's feet (AttributeError: 'NoneType' object has no attribute
+    # 'send'). A slow broker.status(), as under load, widens that window.
+    from kafkalab import broker
+
+    real_status = broker.status
+
+    def slow_status():
+        time.sleep(0.05)
+        return real_status()
+
+    monkeypatch.setattr(broker, "status", slow_status)
+    topic = new_topic(partitions=2)
+    errors: list[BaseException] = []
+    for attempt in range(5):  # a fresh producer each time: the race is at creation
+        shared = Producer()
+        start = threading.Barrier(8)
+
+        def send_some(t: int) -> None:
+            try:
+                start.wait()
+                time.sleep(0.01 * t)  # arrive while another thread creates the producer
+                for i in range(25):
+                    shared.send(topic, {"attempt": attempt, "t": t, "i": i})
+                    time.sleep(0.002)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=send_some, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        shared.close()
+    assert errors == []
+    assert "restarted" not in caplog.text
+    assert len(read_all(topic)) == 5 * 8 * 25
+
+
 def test_refused_commit_is_counted_and_the_batch_comes_again(producer, new_topic):
     from kafka.errors import CommitFailedError
 
