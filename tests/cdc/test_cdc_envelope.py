@@ -1,0 +1,83 @@
+"""The change event: the brief's fields, Debezium's before/after rule, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kafkalab import cdc
+from kafkalab.testing import FakeClock, make_message
+
+SRC = {"connector": "sqlite", "db": "shop.db"}
+CLOCK = FakeClock(start_ms=1_700_000_000_000)
+
+
+def event(op: str = "UPDATE", **kw) -> cdc.ChangeEvent:
+    images = {"INSERT": (None, {"id": 7, "price": 12}), "UPDATE": ({"id": 7, "price": 10},
+              {"id": 7, "price": 12}), "DELETE": ({"id": 7, "price": 12}, None)}[op]
+    fields = dict(operation=op, table="products", before=images[0], after=images[1],
+                  timestamp=CLOCK.now_ms(), key={"id": 7}, position=42, source=SRC)
+    fields.update(kw)
+    return cdc.ChangeEvent(**fields)
+
+
+@pytest.mark.parametrize("op", cdc.OPERATIONS)
+def test_round_trip_through_json_keeps_every_field(op: str) -> None:
+    e = event(op)
+    body = json.loads(json.dumps(e.to_dict()))
+    assert list(body)[:5] == ["operation", "table", "before", "after", "timestamp"]
+    assert body["timestamp"] == 1_700_000_000_000
+    assert body["eventId"] == "sqlite:shop.db:42"
+    assert cdc.ChangeEvent.from_dict(body) == e
+    assert cdc.ChangeEvent.from_dict(json.dumps(body).encode()) == e
+
+
+def test_debezium_rule_for_before_and_after() -> None:
+    assert event("INSERT").before is None and event("DELETE").after is None
+    with pytest.raises(ValueError, match="'before' must be null for INSERT"):
+        event("INSERT", before={"id": 7})
+    with pytest.raises(ValueError, match="'after' must be a row .* for UPDATE"):
+        event("UPDATE", after=None)
+    with pytest.raises(ValueError, match="'before' must be a row .* for DELETE"):
+        event("DELETE", before=None)
+    assert event("DELETE").row == {"id": 7, "price": 12}
+
+
+def test_record_key_keeps_a_rows_changes_together() -> None:
+    assert event().record_key == "products:7"
+    assert cdc.record_key("lines", {"order": "ORD-1", "n": 2}) == "lines:ORD-1,2"
+    assert event(key={"id": 8}).record_key != event().record_key
+
+
+@pytest.mark.parametrize("mutate, says", [
+    (lambda d: d.pop("table"), "field 'table' is missing"),
+    (lambda d: d.pop("operation"), "field 'operation' is missing"),
+    (lambda d: d.update(operation="UPSERT"), "field 'operation' is 'UPSERT'"),
+    (lambda d: d.update(position="12"), "field 'position' is '12'; expected int"),
+    (lambda d: d.update(timestamp=True), "field 'timestamp' is True; expected int"),
+    (lambda d: d.update(before=[1, 2]), "field 'before' is [1, 2]; expected dict or null"),
+    (lambda d: d.update(key={}), "field 'key' is empty"),
+    (lambda d: d.pop("source"), "field 'source' is missing"),
+])
+def test_malformed_bodies_name_the_field(mutate, says: str) -> None:
+    body = event().to_dict()
+    mutate(body)
+    with pytest.raises(ValueError, match=says.replace("[", r"\[").replace("]", r"\]")):
+        cdc.ChangeEvent.from_dict(body)
+
+
+def test_not_json_and_not_an_object() -> None:
+    with pytest.raises(ValueError, match="not valid JSON"):
+        cdc.ChangeEvent.from_dict(b'{"operation": ')
+    with pytest.raises(ValueError, match="expected a JSON object, got list"):
+        cdc.ChangeEvent.from_dict([1])
+
+
+def test_parse_reads_consumed_records_including_undecodable_ones() -> None:
+    good = make_message(event().to_dict(), key="products:7", timestamp_ms=CLOCK.now_ms())
+    assert cdc.parse(good) == event()
+    undecoded = make_message(b"\xff\xfe", key="x")
+    undecoded = type(undecoded)(**{**undecoded.__dict__, "value": None, "error": "bad utf-8"})
+    with pytest.raises(ValueError, match="not valid JSON"):
+        cdc.parse(undecoded)
