@@ -34,33 +34,19 @@ import json
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from kafkalab.cdc.capture import Capture, NoPrimaryKeyError
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
 
-__all__ = ["CaptureStats", "NoPrimaryKeyError", "SQLiteCapture", "primary_key", "table_columns"]
+__all__ = ["SQLiteCapture", "primary_key", "table_columns"]
 
 log = logging.getLogger(__name__)
 
 CHANGES_TABLE = "_cdc_changes"
 OFFSET_TABLE = "_cdc_offset"
 _OPS = {"ins": "INSERT", "upd": "UPDATE", "del": "DELETE"}
-
-
-class NoPrimaryKeyError(ValueError):
-    """The table has no primary key, so a change could not say which row it is."""
-
-
-@dataclass
-class CaptureStats:
-    """What a capture did: changes published, polls, and the last published position."""
-
-    published: int = 0
-    polls: int = 0
-    position: int = 0
 
 
 def _quote(name: str) -> str:
@@ -108,7 +94,7 @@ def _trigger_sql(table: str, columns: list[str], kind: str) -> str:
             f"CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)); END")
 
 
-class SQLiteCapture:
+class SQLiteCapture(Capture):
     """Capture the changes of some tables of a SQLite database and publish them.
 
     Parameters
@@ -138,19 +124,15 @@ class SQLiteCapture:
     def __init__(self, db_path: str | os.PathLike, tables: Iterable[str], *,
                  topic: str = CDC_TOPIC, producer: Any = None, batch_size: int = 1000,
                  prune: bool = True) -> None:
+        super().__init__(topic=topic, producer=producer, batch_size=batch_size)
         self.db_path = os.fspath(db_path)
         self.tables = list(tables)
         if not self.tables:
             raise ValueError("SQLiteCapture needs at least one table to capture")
-        self.topic = topic
-        self.producer = producer
-        self.batch_size = batch_size
         self.prune = prune
         self.source = {"connector": "sqlite", "db": os.path.basename(self.db_path)}
-        self.stats = CaptureStats()
         self._con: sqlite3.Connection | None = None
         self._keys: dict[str, list[str]] = {}
-        self._own_producer = False
 
     # -- setup ---------------------------------------------------------------
 
@@ -217,48 +199,15 @@ class SQLiteCapture:
         return ChangeEvent(operation=op, table=table, before=before, after=after, timestamp=ts,
                            key=key, position=change_id, source=dict(self.source))
 
-    def pending(self, limit: int | None = None) -> list[ChangeEvent]:
-        """Changes not yet published, oldest first (nothing is published)."""
+    def _read(self, limit: int | None) -> tuple[list[ChangeEvent], int | None]:
         if not self._keys:
             self.install()
         rows = self.con.execute(
             f"SELECT id, tbl, op, before, after, ts FROM {CHANGES_TABLE} WHERE id > ? "
             f"AND tbl IN ({','.join('?' * len(self.tables))}) ORDER BY id LIMIT ?",
             (self.last_published, *self.tables, limit or self.batch_size)).fetchall()
-        return [self._event(r) for r in rows]
-
-    # -- publishing ----------------------------------------------------------
-
-    def _producer(self) -> Any:
-        if self.producer is None:
-            from kafkalab.clients import Producer
-
-            self.producer = Producer()
-            self._own_producer = True
-        return self.producer
-
-    def poll_once(self, limit: int | None = None) -> list[ChangeEvent]:
-        """Publish the pending changes (at most ``limit``), wait for the broker,
-        then record the offset.
-
-        Returns the published events. The order matters: publish, then flush
-        and check every send, then record. Recording first would lose the
-        changes if we crashed before they reached the broker.
-        """
-        events = self.pending(limit)
-        self.stats.polls += 1
-        if not events:
-            return []
-        producer = self._producer()
-        futures = [producer.send(self.topic, e.to_dict(), key=e.record_key) for e in events]
-        producer.flush()
-        for f in futures:
-            f.get(timeout=30)  # raises if a send failed: nothing is recorded then
-        self._record(events[-1].position)
-        self.stats.published += len(events)
-        self.stats.position = events[-1].position
-        log.debug("published %d changes up to position %d", len(events), events[-1].position)
-        return events
+        events = [self._event(r) for r in rows]
+        return events, (events[-1].position if events else None)
 
     def _record(self, last_id: int) -> None:
         con = self.con
@@ -276,42 +225,9 @@ class SQLiteCapture:
             con.execute("ROLLBACK")
             raise
 
-    def run(self, *, seconds: float | None = None, max_events: int | None = None,
-            interval: float = 0.1, idle_timeout: float | None = None) -> CaptureStats:
-        """Poll until ``seconds`` pass, ``max_events`` are published or nothing
-        changes for ``idle_timeout`` seconds (at least one bound is required)."""
-        if seconds is None and max_events is None and idle_timeout is None:
-            raise ValueError("run() needs a bound: seconds=, max_events= or idle_timeout=")
-        start = last = time.monotonic()
-        published = 0
-        while True:
-            left = None if max_events is None else max_events - published
-            events = self.poll_once(min(left, self.batch_size) if left is not None else None)
-            if events:
-                published += len(events)
-                last = time.monotonic()
-            now = time.monotonic()
-            if max_events is not None and published >= max_events:
-                break
-            if seconds is not None and now - start >= seconds:
-                break
-            if idle_timeout is not None and now - last >= idle_timeout:
-                break
-            time.sleep(interval)
-        return self.stats
-
     def close(self) -> None:
         """Close the database connection (and the producer, if this capture made it)."""
         if self._con is not None:
             self._con.close()
             self._con = None
-        if self._own_producer and self.producer is not None:
-            self.producer.close()
-            self.producer = None
-            self._own_producer = False
-
-    def __enter__(self) -> "SQLiteCapture":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
