@@ -1,0 +1,320 @@
+"""The IoT pipeline: consume readings, validate, store, alert, detect, predict.
+
+This is the course brief's ``IoTDataProcessor``. For every batch read from
+``iot-sensors`` (keyed by ``deviceId``, so one device's readings stay in order
+on one partition) it:
+
+1. validates each record: one that is not JSON, lacks a field, has a wrong
+   type, an unknown unit or an impossible value goes to the dead-letter topic
+   with the reason; the rest are normalised to canonical units;
+2. stores the valid readings in the DuckDB time series (idempotent: the
+   primary key ignores a reading stored before);
+3. runs the threshold alerts (hysteresis and cool-down) and the per-device
+   anomaly detector; alerts go to ``alerts``;
+4. feeds the maintenance model; its predictions go to ``maintenance-predictions``;
+5. commits the batch's offsets, and only then.
+
+So a crash anywhere before step 5 re-delivers the batch: storing it again
+changes nothing. Alerts and predictions are at-least-once: after a crash a
+few may be published twice (the detectors' state lives in memory, like week
+5's windows), and consumers of ``alerts`` should tolerate that.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.clients import DEAD_LETTER_TOPIC, Consumer, DeadLetterQueue, Message, Producer
+from kafkalab.iot.alerts import Threshold, ThresholdAlerter
+from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
+from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, MaintenancePredictor, Prediction
+from kafkalab.iot.timeseries import TimeSeriesStore
+from kafkalab.iot.validation import SENSOR_TYPES, InvalidReading, Reading, Validator
+from kafkalab.settings import Settings, get_settings
+
+__all__ = ["SENSORS_TOPIC", "InjectedCrash", "IoTPipeline", "PipelineStats"]
+
+log = logging.getLogger(__name__)
+
+#: Where devices publish their readings (the course brief names no topic).
+SENSORS_TOPIC = "iot-sensors"
+
+
+class InjectedCrash(RuntimeError):
+    """Raised by ``crash_after``: the process "dies" mid-batch, before committing."""
+
+
+@dataclass
+class PipelineStats:
+    """What a run did."""
+
+    seen: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    dead_lettered: int = 0
+    alerts: int = 0
+    anomalies: int = 0
+    predictions: int = 0
+    batches: int = 0
+
+
+class IoTPipeline:
+    """Validate, store, alert on and predict from sensor readings in Kafka.
+
+    Parameters
+    ----------
+    topic, group_id
+        Where readings are read, and the consumer group (commits need one).
+    store
+        A :class:`TimeSeriesStore`, a DuckDB file path, or ``None`` (in memory).
+    thresholds, cooldown_s
+        For :class:`~kafkalab.iot.alerts.ThresholdAlerter`.
+    detector
+        The anomaly detector per device: one of
+        :data:`~kafkalab.iot.anomaly.DETECTORS` or its name. The default is the
+        rolling z-score, because it won the comparison on the labelled fleet
+        (see :func:`~kafkalab.iot.anomaly.compare` and the notebook); a score
+        above its threshold is an anomaly alert.
+    predictor
+        The maintenance model (:class:`MaintenancePredictor` by default).
+    alerts_topic, predictions_topic, dead_letter_topic
+        Output topics.
+    crash_after
+        For tests: raise :class:`InjectedCrash` once this many readings have
+        been stored in this run, in the middle of a batch, before its commit.
+    on_batch
+        Called with the batch's valid readings after each commit (live charts).
+
+    Examples
+    --------
+    >>> from kafkalab.testing import make_events
+    >>> p = IoTPipeline(group_id="doc-iot")            # no network I/O yet
+    >>> msgs = make_events([{"deviceId": "SENSOR-004", "type": "humidity", "value": 91.0,
+    ...                      "unit": "%", "timestamp": "2026-01-01T00:00:00Z"},
+    ...                     {"deviceId": "SENSOR-004", "type": "humidity"}])
+    >>> good, bad = p.process(msgs)
+    >>> [r.value for r in good], [reason for _, reason in bad]
+    ([91.0], ["missing field(s) 'value', 'unit', 'timestamp'"])
+    >>> p.store.count(), [a.metric for a in p.alerts]
+    (1, ['SENSOR-004.humidity'])
+    """
+
+    def __init__(self, *, topic: str = SENSORS_TOPIC, group_id: str = "iot-pipeline",
+                 settings: Settings | None = None,
+                 store: TimeSeriesStore | str | Path | None = None,
+                 validator: Validator | None = None,
+                 thresholds: Mapping[str, Threshold] | None = None, cooldown_s: float = 600,
+                 detector: Detector | str = "rolling-zscore",
+                 predictor: MaintenancePredictor | None = None,
+                 alerts_topic: str | None = ALERTS_TOPIC,
+                 predictions_topic: str | None = PREDICTIONS_TOPIC,
+                 dead_letter_topic: str = DEAD_LETTER_TOPIC, from_beginning: bool = True,
+                 crash_after: int | None = None,
+                 on_batch: Callable[[list[Reading]], Any] | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.topic = topic
+        self.group_id = group_id
+        self.store = store if isinstance(store, TimeSeriesStore) else TimeSeriesStore(
+            store or ":memory:")
+        self.validator = validator or Validator()
+        self.alerter = ThresholdAlerter(thresholds, cooldown_s=cooldown_s)
+        if isinstance(detector, str):
+            by_name = {d.name: d for d in DETECTORS}
+            if detector not in by_name:
+                raise ValueError(f"unknown detector {detector!r}; expected one of {sorted(by_name)}")
+            detector = by_name[detector]
+        self.detector = detector
+        self.detectors = DeviceDetectors(detector.factory)
+        self.predictor = predictor or MaintenancePredictor()
+        self.alerts_topic = alerts_topic
+        self.predictions_topic = predictions_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.from_beginning = from_beginning
+        self.crash_after = crash_after
+        self.on_batch = on_batch
+        self.stats = PipelineStats()
+        self.alerts: list[Alert] = []
+        self.predictions: list[Prediction] = []
+        self.scores: list[tuple[tuple[str, str, int], float]] = []
+        self._producer: Producer | None = None
+        self._consumer: Consumer | None = None
+        self._dlq: DeadLetterQueue | None = None
+        self._publish_alert: AlertPublisher | None = None
+
+    # -- the per-batch work (Kafka only at the edges) --------------------------
+
+    def validate(self, msg: Message) -> Reading:
+        """The reading in ``msg``, or :class:`InvalidReading` with the reason."""
+        if not msg.ok:
+            raise InvalidReading(msg.error or "undecodable record")
+        return self.validator(msg.value)
+
+    def process(self, batch: list[Message]) -> tuple[list[Reading], list[tuple[Message, str]]]:
+        """Validate, store, alert, detect and predict for one batch; no commit here.
+
+        Returns the valid readings and the ``(message, reason)`` of the invalid
+        ones (already dead-lettered when connected to Kafka).
+        """
+        good: list[Reading] = []
+        bad: list[tuple[Message, str]] = []
+        for msg in batch:
+            self.stats.seen += 1
+            try:
+                good.append(self.validate(msg))
+            except InvalidReading as exc:
+                bad.append((msg, str(exc)))
+        for msg, reason in bad:
+            if self._dlq is not None:
+                # Waits for the broker's ack: the commit below must not overtake it.
+                self._dlq.send(msg, InvalidReading(reason), stage="validate")
+            self.stats.dead_lettered += 1
+        self._store(good)
+        for r in good:
+            self._observe(r)
+        if self._producer is not None:
+            self._producer.flush()
+        return good, bad
+
+    def _store(self, good: list[Reading]) -> None:
+        if self.crash_after is not None and self.stats.stored + self.stats.already_stored + len(
+                good) > self.crash_after:
+            # Store part of the batch, then die before the commit.
+            part = good[:max(0, self.crash_after - self.stats.stored - self.stats.already_stored)]
+            self.stats.stored += self.store.insert(part)
+            raise InjectedCrash(f"injected crash after {self.crash_after} readings")
+        new = self.store.insert(good)
+        self.stats.stored += new
+        self.stats.already_stored += len(good) - new
+
+    def _observe(self, r: Reading) -> None:
+        alert = self.alerter.observe(r)
+        if alert is not None:
+            self._emit_alert(alert)
+        det = self.detectors.detector(r)
+        x = {"value": r.value}
+        score = det.score_one(x)  # score, then learn: never judge a value against itself
+        expected = det.expected_range()
+        if not all(math.isfinite(v) for v in expected):  # JSON has no infinity
+            spec = SENSOR_TYPES[r.type]
+            expected = (spec.low, spec.high)
+        det.learn_one(x)
+        self.scores.append((r.key, score))
+        if score > self.detector.threshold:
+            self.stats.anomalies += 1
+            self._emit_alert(Alert(metric=f"{r.device_id}.{r.type}", value=r.value,
+                                   expected=expected, detector=self.detector.name,
+                                   score=score, window_start_ms=r.timestamp_ms))
+        for pred in self.predictor.observe(r):
+            self.predictions.append(pred)
+            self.stats.predictions += 1
+            if self._producer is not None and self.predictions_topic:
+                self._producer.send(self.predictions_topic, pred.as_record(), key=pred.device_id)
+
+    def _emit_alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+        self.stats.alerts += 1
+        if self._publish_alert is not None:
+            self._publish_alert(alert)
+
+    # -- running against Kafka -----------------------------------------------
+
+    def _connect(self) -> Consumer:
+        if self._consumer is None:
+            from kafkalab.clients import Admin
+
+            # Create topics up front: the consumer refuses a topic that does not
+            # exist, and a real cluster may not auto-create the outputs.
+            with Admin(self.settings) as admin:
+                for name in (self.topic, self.alerts_topic, self.predictions_topic,
+                             self.dead_letter_topic):
+                    if name:
+                        admin.ensure_topic(name, partitions=3)
+            self._producer = Producer(self.settings)
+            self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
+            if self.alerts_topic:
+                self._publish_alert = AlertPublisher(self._producer, self.alerts_topic)
+            self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
+                                      from_beginning=self.from_beginning)
+        return self._consumer
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Join the group (about 1 s on the embedded broker)."""
+        self._connect().wait_for_assignment(timeout)
+
+    def batches(self, *, max_events: int | None = None, seconds: float | None = None,
+                idle_timeout: float | None = None) -> Iterator[list[Reading]]:
+        """Process batch by batch, yielding each batch's valid readings after its commit."""
+        consumer = self._connect()
+        start = last = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if seconds is not None and now - start >= seconds:
+                return
+            if not consumer.joined:
+                last = now  # joining the group is not idleness
+            if idle_timeout is not None and now - last >= idle_timeout:
+                return
+            if max_events is not None and self.stats.seen >= max_events:
+                return
+            limit = None if max_events is None else max_events - self.stats.seen
+            batch = consumer.poll(0.5, max_records=limit)
+            if not batch:
+                continue
+            last = time.monotonic()
+            good, _ = self.process(batch)
+            # Commit only now: stored, alerted, dead-lettered. A crash before
+            # this line re-delivers the batch, and the store ignores repeats.
+            consumer.commit(batch)
+            self.stats.batches += 1
+            if self.on_batch is not None:
+                self.on_batch(good)
+            yield good
+
+    def run(self, *, max_events: int | None = None, seconds: float | None = None,
+            idle_timeout: float | None = None) -> PipelineStats:
+        """Run until a bound is reached; return the stats."""
+        for _ in self.batches(max_events=max_events, seconds=seconds, idle_timeout=idle_timeout):
+            pass
+        return self.stats
+
+    def close(self, *, close_store: bool = False) -> None:
+        """Leave the group and disconnect (the store stays open unless asked)."""
+        if self._consumer is not None:
+            self._consumer.close()
+        if self._producer is not None:
+            self._producer.close()
+        self._consumer = self._producer = None
+        self._dlq = self._publish_alert = None
+        if close_store:
+            self.store.close()
+
+    def __enter__(self) -> "IoTPipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- DataFrames ----------------------------------------------------------
+
+    def alerts_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([a.as_record() for a in self.alerts],
+                            columns=["metric", "value", "expected", "detector", "score",
+                                     "windowStart", "window"])
+
+    def predictions_frame(self) -> Any:
+        import pandas as pd
+
+        df = pd.DataFrame([p.as_record() for p in self.predictions],
+                          columns=["deviceId", "type", "timestamp", "failureProbability",
+                                   "maintenanceDue", "horizonMinutes", "features"])
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
+        return df
