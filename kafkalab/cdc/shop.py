@@ -65,7 +65,8 @@ def random_changes(db_path: str | os.PathLike, n: int, *, seed: int = 42,
     con = sqlite3.connect(db_path)
     try:
         next_pid = (con.execute("SELECT max(id) FROM products").fetchone()[0] or 0) + 1
-        next_cid = con.execute("SELECT count(*) FROM customers").fetchone()[0] + 1000
+        next_cid = (con.execute("SELECT max(CAST(substr(id, 6) AS INTEGER)) FROM customers"
+                                ).fetchone()[0] or 0) + 1
         for i in range(n):
             table = "products" if rng.random() < 0.75 else "customers"
             ids = [r[0] for r in con.execute(f"SELECT id FROM {table} ORDER BY id")]

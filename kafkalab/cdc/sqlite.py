@@ -174,6 +174,37 @@ class SQLiteCapture(Capture):
         self._keys = keys
         log.info("capturing %s in %s", ", ".join(self.tables), self.db_path)
 
+    def snapshot(self) -> int:
+        """Queue every current row of the captured tables as an INSERT; return how many.
+
+        A capture only sees changes made after its triggers exist. A consumer
+        that builds a copy (the lake) also needs the rows that were already
+        there, which is what Debezium's initial snapshot gives. Here it is one
+        write transaction: no other change can slip in between, and every
+        later change gets a higher position than the snapshot's rows.
+        """
+        if not self._keys:
+            self.install()
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            n = 0
+            for table in self.tables:
+                columns = table_columns(con, table)
+                pairs = ", ".join(f"{_literal(c)}, {_quote(c)}" for c in columns)
+                n += con.execute(
+                    f"INSERT INTO {CHANGES_TABLE} (tbl, op, before, after, ts) SELECT "
+                    f"{_literal(table)}, 'INSERT', NULL, json_object({pairs}), "
+                    f"CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) "
+                    f"FROM {_quote(table)} ORDER BY "
+                    f"{', '.join(_quote(c) for c in self._keys[table])}").rowcount
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        log.info("snapshot: %d existing rows queued as INSERTs", n)
+        return n
+
     def uninstall(self) -> None:
         """Drop the triggers (the change and offset tables are kept)."""
         for table in self.tables:

@@ -184,3 +184,18 @@ def test_duckdb_views_query_the_lake(tmp_path) -> None:
     con = lake.connect()
     assert con.execute("SELECT count(*) FROM products_changes").fetchone() == (4,)
     con.close()
+
+
+def test_a_snapshot_queues_existing_rows_before_later_changes(tmp_path, shop_db,
+                                                              memory_producer) -> None:
+    cap = cdc.SQLiteCapture(shop_db, tables=SHOP_TABLES, producer=memory_producer)
+    assert cap.snapshot() == 28  # 20 products and 8 customers
+    random_changes(shop_db, 50, seed=4)
+    lake = cdc.Lake(tmp_path / "lake")
+    while events := cap.poll_once():
+        lake.apply(events)
+    sent = memory_producer.values()
+    assert [v["operation"] for v in sent[:28]] == ["INSERT"] * 28
+    assert min(v["position"] for v in sent[28:]) > max(v["position"] for v in sent[:28])
+    assert_lake_equals_source(lake, shop_db)
+    cap.close()
