@@ -177,7 +177,7 @@ class MaintenancePredictor:
         # passed without one: only then may the model learn from it.
         keep = []
         for t, x, pred in dev.pending:
-            if t + self.horizon_ms <= now_ms:
+            if t + self.horizon_ms < now_ms:
                 self._learn(x, pred, False)
             else:
                 keep.append((t, x, pred))

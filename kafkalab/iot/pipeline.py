@@ -86,6 +86,8 @@ class IoTPipeline:
         The maintenance model (:class:`MaintenancePredictor` by default).
     alerts_topic, predictions_topic, dead_letter_topic
         Output topics.
+    batch_size
+        At most this many records per batch (one store insert and one commit each).
     crash_after
         For tests: raise :class:`InjectedCrash` once this many readings have
         been stored in this run, in the middle of a batch, before its commit.
@@ -116,7 +118,7 @@ class IoTPipeline:
                  alerts_topic: str | None = ALERTS_TOPIC,
                  predictions_topic: str | None = PREDICTIONS_TOPIC,
                  dead_letter_topic: str = DEAD_LETTER_TOPIC, from_beginning: bool = True,
-                 crash_after: int | None = None,
+                 batch_size: int = 500, crash_after: int | None = None,
                  on_batch: Callable[[list[Reading]], Any] | None = None) -> None:
         self.settings = settings or get_settings()
         self.topic = topic
@@ -137,6 +139,7 @@ class IoTPipeline:
         self.predictions_topic = predictions_topic
         self.dead_letter_topic = dead_letter_topic
         self.from_beginning = from_beginning
+        self.batch_size = batch_size
         self.crash_after = crash_after
         self.on_batch = on_batch
         self.stats = PipelineStats()
@@ -263,7 +266,8 @@ class IoTPipeline:
                 return
             if max_events is not None and self.stats.seen >= max_events:
                 return
-            limit = None if max_events is None else max_events - self.stats.seen
+            limit = self.batch_size if max_events is None else min(
+                self.batch_size, max_events - self.stats.seen)
             batch = consumer.poll(0.5, max_records=limit)
             if not batch:
                 continue

@@ -87,8 +87,9 @@ def fleet(devices: int = 12, *, seed: int = 42) -> list[Device]:
     """``devices`` sensors, types handed out in turn, units mixed.
 
     Temperature and vibration devices in every other group of four degrade;
-    the first humidity device hovers around the alert threshold (85 %), which
-    is what hysteresis is for.
+    the first humidity device hovers just below the alert threshold (85 %),
+    crossing it now and then, which is what hysteresis is for (it has no
+    daily drift and no spikes).
 
     >>> [(d.device_id, d.type, d.degrades) for d in fleet(5)][:3]
     [('SENSOR-001', 'temperature', True), ('SENSOR-002', 'vibration', True), ('SENSOR-003', 'pressure', False)]
@@ -102,7 +103,7 @@ def fleet(devices: int = 12, *, seed: int = 42) -> list[Device]:
         base = 84.0 if hovers else round(rng.uniform(*p["base"]), 2)
         out.append(Device(device_id=f"SENSOR-{i + 1:03d}", type=kind,
                           unit=p["units"][(i // len(DEVICE_TYPES) + i) % len(p["units"])],
-                          base=base, noise=1.2 if hovers else p["noise"],
+                          base=base, noise=1.0 if hovers else p["noise"],
                           degrades=p["rise"] is not None and (i // len(DEVICE_TYPES)) % 2 == 0,
                           hovers=hovers))
     return out
@@ -217,7 +218,8 @@ def simulate(devices: int | Iterable[Device] = 12, minutes: float = 240, *,
     for ts in range(start_ms, end_ms, step_ms):
         for d in fleet_:
             p = _PROFILES[d.type]
-            value = d.base + p["daily"] * math.sin(2 * math.pi * (ts - start_ms) / 86_400_000)
+            daily = 0.0 if d.hovers else p["daily"]  # the hovering device stays put
+            value = d.base + daily * math.sin(2 * math.pi * (ts - start_ms) / 86_400_000)
             value += rng.gauss(0.0, d.noise)
             status = "ok"
             silent = False
@@ -233,7 +235,7 @@ def simulate(devices: int | Iterable[Device] = 12, minutes: float = 240, *,
             if silent:
                 continue
             key = (d.device_id, d.type, ts)
-            if status == "ok" and rng.random() < spike_rate:
+            if status == "ok" and rng.random() < spike_rate and not d.hovers:
                 up = d.type == "vibration" or rng.random() < 0.7
                 value += (1 if up else -1) * rng.uniform(8, 14) * d.noise
                 sim.anomalies.add(key)
