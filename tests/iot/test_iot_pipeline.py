@@ -13,6 +13,8 @@ import collections
 import subprocess
 import sys
 
+import pytest
+
 from kafkalab import iot
 from kafkalab.clients import Consumer, Producer
 from tests.conftest import unique
@@ -63,6 +65,7 @@ def test_pipeline_stores_exactly_the_valid_readings_and_dead_letters_the_rest(ad
     assert len(read_all(names["predictions"], len(predictions))) == len(predictions)
 
 
+@pytest.mark.slow
 def test_a_crash_mid_batch_redelivers_and_the_result_is_the_same(admin, tmp_path) -> None:
     names = topics(admin, "iot-crash")
     sim = iot.simulate(6, 120, seed=4)
@@ -93,6 +96,7 @@ def test_a_crash_mid_batch_redelivers_and_the_result_is_the_same(admin, tmp_path
     assert len(sources) == len(sim.malformed) <= len(dead)
 
 
+@pytest.mark.slow
 def test_twin_demo_and_evaluate_run_bounded(tmp_path) -> None:
     run = unique("twin")
     out = subprocess.run(
