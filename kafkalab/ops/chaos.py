@@ -275,6 +275,9 @@ def slow_consumer(*, rate: float = 100.0, seconds: float = 1.5, cost_ms: float =
     :class:`LagAbove` rule (fire at ``threshold`` for 0.5 s, clear below half
     of it) after every sample. ``publish`` receives the alert (default: kept
     in the report); ``on_sample`` is called after each sample (live charts).
+    The handler is instrumented as ``slow-consumer`` in ``registry``
+    (``records_total``, ``processing_seconds``), so a
+    :class:`~kafkalab.ops.dashboard.Dashboard` can draw it.
     """
     settings = settings or get_settings()
     registry = registry or Registry()
@@ -288,7 +291,11 @@ def slow_consumer(*, rate: float = 100.0, seconds: float = 1.5, cost_ms: float =
     with Admin(settings) as admin:
         admin.ensure_topic(topic, 1)
         try:
-            with Group(topic, group_id, record_delay=cost_ms / 1000, max_records=10,
+            def work(msg: Message) -> None:
+                time.sleep(cost_ms / 1000)  # pretend work: slower than the producer
+
+            handler = instrument(work, registry, "slow-consumer")
+            with Group(topic, group_id, handler=handler, max_records=10,
                        settings=settings) as group, \
                     LagMonitor(group_id, topic, admin=admin, registry=registry) as monitor:
                 group.add("slow")
@@ -330,7 +337,8 @@ def slow_consumer(*, rate: float = 100.0, seconds: float = 1.5, cost_ms: float =
     return ChaosReport(
         "slow consumer", ok,
         "lag grew, the lag alert fired exactly once and cleared once the consumer caught up",
-        {"records": n, "processed": processed, "peak lag": peak, "final lag": final,
+        {"group": group_id, "records": n, "processed": processed, "peak lag": peak,
+         "final lag": final,
          "alerts fired": fired, "alerts cleared": cleared,
          "trend seen growing": growing,
          "catch-up estimate (s)": shrinking[0].catch_up_s if shrinking else None,

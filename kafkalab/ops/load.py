@@ -65,6 +65,7 @@ class LoadReport:
     consumers: int
     partitions: int
     settings: dict[str, Any] = field(default_factory=dict)
+    producer_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -82,7 +83,8 @@ class LoadReport:
                 "produce_per_s": self.produce_rate, "throughput_per_s": self.throughput,
                 "p50_ms": self.latency_ms["p50"], "p95_ms": self.latency_ms["p95"],
                 "p99_ms": self.latency_ms["p99"], "max_backlog": self.max_backlog,
-                **{f"producer.{k}": v for k, v in self.settings.items()}}
+                **{f"producer.{k}": v for k, v in self.settings.items()},
+                **self.producer_metrics}
 
     def __str__(self) -> str:
         lat = self.latency_ms
@@ -167,7 +169,7 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
                 for k in range(consumers):
                     group.add(f"c{k}")
                 group.wait_settled(partitions, timeout=settle_timeout)
-                max_backlog, produce_s, start = _produce(
+                max_backlog, produce_s, start, pmetrics = _produce(
                     n, rate, topic, config, settings, tally, registry, sample_every, on_sample)
                 deadline = time.monotonic() + drain_timeout
                 while len(tally.seen) < n and time.monotonic() < deadline:
@@ -193,7 +195,8 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
             duplicates=tally.deliveries - len(tally.seen), seconds=elapsed,
             produce_seconds=produce_s,
             latency_ms={f"p{q}": round(percentile(lat, q), 2) for q in (50, 95, 99)},
-            max_backlog=max_backlog, consumers=consumers, partitions=partitions, settings=config)
+            max_backlog=max_backlog, consumers=consumers, partitions=partitions, settings=config,
+            producer_metrics=pmetrics)
 
 
 def _sample(n: int, tally: _Tally, registry: Registry | None, start: float,
@@ -212,7 +215,8 @@ def _sample(n: int, tally: _Tally, registry: Registry | None, start: float,
 
 def _produce(n: int, rate: float | None, topic: str, config: dict[str, Any], settings: Settings,
              tally: _Tally, registry: Registry | None, sample_every: float,
-             on_sample: Callable[[float, int, int], Any] | None) -> tuple[int, float, float]:
+             on_sample: Callable[[float, int, int], Any] | None
+             ) -> tuple[int, float, float, dict[str, float]]:
     max_backlog = 0
     with Producer(settings, **config) as producer:
         producer.raw  # connect before the clock starts  # noqa: B018
@@ -233,8 +237,13 @@ def _produce(n: int, rate: float | None, topic: str, config: dict[str, Any], set
                                                        sent=i + 1))
         producer.flush()
         produce_s = time.monotonic() - t0
+        # What the knobs did to batching and bytes, in the producer's own words.
+        own = producer.metrics().get("producer-metrics", {})
+        pmetrics = {k.replace("-", "_"): round(float(own[k]), 3) for k in
+                    ("batch-size-avg", "records-per-request-avg", "compression-rate-avg")
+                    if k in own}
         if registry is not None:
             from kafkalab.ops.metrics import collect_client_metrics
 
             collect_client_metrics(registry, producer, client_name="load")
-    return max_backlog, produce_s, start
+    return max_backlog, produce_s, start, pmetrics
