@@ -29,8 +29,9 @@ __all__ = ["PACKAGES", "PGServer", "PostgresUnavailable", "find_bin_dir", "unava
 
 log = logging.getLogger(__name__)
 
-#: The Debian/Ubuntu packages the PostgreSQL lessons and tests need.
-PACKAGES = "postgresql postgresql-15-wal2json"
+#: The Debian/Ubuntu packages the PostgreSQL lessons and tests need; the plugin's
+#: name carries the server's major version (15 on Debian 12, 16 on Ubuntu 24.04).
+PACKAGES = "postgresql postgresql-<version>-wal2json"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -69,8 +70,9 @@ def unavailable() -> str | None:
     """Why a local PostgreSQL cannot be started here, or ``None`` if it can."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        return (f"PostgreSQL is not installed (no initdb under /usr/lib/postgresql/*/bin or on "
-                f"PATH). On Debian/Ubuntu: sudo apt-get install {PACKAGES}")
+        return ("PostgreSQL is not installed (no initdb under /usr/lib/postgresql/*/bin or on "
+                f"PATH). On Debian/Ubuntu: sudo apt-get install {PACKAGES}, e.g. "
+                "postgresql-15-wal2json on Debian 12, postgresql-16-wal2json on Ubuntu 24.04")
     if not _has_wal2json(bin_dir):
         version = bin_dir.parent.name
         return (f"the wal2json logical-decoding plugin is not installed for PostgreSQL "

@@ -90,6 +90,9 @@ class PostgresCapture(Capture):
     row (more WAL per change), which is what a before image needs.
     """
 
+    #: The logical-decoding output plugin the slot uses.
+    plugin = "wal2json"
+
     def __init__(self, dsn: str, tables: Iterable[str], *, topic: str = CDC_TOPIC,
                  producer: Any = None, batch_size: int = 1000,
                  slot: str = "kafkalab_cdc") -> None:
@@ -146,20 +149,18 @@ class PostgresCapture(Capture):
                            (self.slot,)).fetchone()
         if have is None:
             try:
-                con.execute("SELECT pg_create_logical_replication_slot(%s, 'wal2json')",
-                            (self.slot,))
-            except psycopg.Error as exc:
-                if "wal2json" in str(exc):
-                    raise RuntimeError(
-                        "the PostgreSQL server has no wal2json output plugin (the official "
-                        "postgres Docker image does not ship it). Install it on the server, "
-                        "e.g. `apt-get install postgresql-16-wal2json`, see docs/cdc.md. "
-                        f"The server said: {str(exc).strip()}") from exc
-                raise
+                con.execute("SELECT pg_create_logical_replication_slot(%s, %s)",
+                            (self.slot, self.plugin))
+            except psycopg.errors.UndefinedFile as exc:
+                raise RuntimeError(
+                    f"the PostgreSQL server has no {self.plugin} output plugin (the official "
+                    "postgres Docker image does not ship it). Install it on the server, e.g. "
+                    f"`apt-get install postgresql-16-{self.plugin}`; see docs/cdc.md. "
+                    f"The server said: {str(exc).strip()}") from exc
             log.info("created replication slot %s", self.slot)
-        elif have[0] != "wal2json":
+        elif have[0] != self.plugin:
             raise RuntimeError(f"replication slot {self.slot!r} uses the plugin {have[0]!r}, "
-                               "not wal2json; pick another slot name or drop it")
+                               f"not {self.plugin}; pick another slot name or drop it")
         self._installed = True
 
     def _read(self, limit: int | None) -> tuple[list[ChangeEvent], str | None]:

@@ -101,7 +101,8 @@ def test_without_postgres_the_reason_names_the_packages(monkeypatch) -> None:
     monkeypatch.setattr(pgserver.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(pgserver.shutil, "which", lambda name: None)
     reason = cdc.postgres_unavailable()
-    assert "apt-get install postgresql postgresql-15-wal2json" in reason
+    assert "apt-get install postgresql postgresql-<version>-wal2json" in reason
+    assert "postgresql-15-wal2json on Debian 12" in reason
     with pytest.raises(cdc.PostgresUnavailable, match="PostgreSQL is not installed"):
         cdc.PGServer().start()
 
@@ -110,3 +111,13 @@ def test_lsn_to_int_orders_like_the_wal() -> None:
     lsns = ["0/1", "0/FFFFFFFF", "1/0", "1/10", "A/0"]
     assert [cdc.lsn_to_int(x) for x in lsns] == sorted(cdc.lsn_to_int(x) for x in lsns)
     assert cdc.lsn_to_int("1/10") == 2**32 + 16
+
+
+def test_a_server_without_the_plugin_gets_a_clear_error(pg, pg_server, monkeypatch) -> None:
+    _, table, _, slot = pg
+    cap = cdc.PostgresCapture(pg_server.dsn, [table], slot=slot)
+    monkeypatch.setattr(cap, "plugin", "wal2json_not_installed")  # as on the official image
+    with pytest.raises(RuntimeError, match="has no wal2json_not_installed output plugin .*"
+                                           "official postgres Docker image"):
+        cap.install()
+    cap.close()
