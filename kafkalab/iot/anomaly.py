@@ -32,8 +32,8 @@ from kafkalab.analytics.hst import ScaledHalfSpaceTrees
 from kafkalab.analytics.zscore import RollingZScore
 from kafkalab.iot.validation import Reading
 
-__all__ = ["DETECTORS", "RESIDUAL_BOUNDS", "Detector", "DeviceDetectors", "ResidualHST", "compare", "hst_detector",
-           "zscore_detector"]
+__all__ = ["DETECTORS", "RESIDUAL_BOUNDS", "Detector", "DeviceDetectors", "ResidualHST",
+           "compare", "hst_detector", "zscore_detector"]
 
 #: How far (canonical units) a reading can sit from its device's recent level;
 #: beyond this it is clipped. About 8 noise widths either side: wide enough

@@ -130,7 +130,8 @@ class IoTPipeline:
         if isinstance(detector, str):
             by_name = {d.name: d for d in DETECTORS}
             if detector not in by_name:
-                raise ValueError(f"unknown detector {detector!r}; expected one of {sorted(by_name)}")
+                raise ValueError(
+                    f"unknown detector {detector!r}; expected one of {sorted(by_name)}")
             detector = by_name[detector]
         self.detector = detector
         self.detectors = DeviceDetectors(detector.factory)

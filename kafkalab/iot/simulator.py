@@ -19,8 +19,9 @@ simulation injects, deterministically from ``seed``:
 No wall clock is read: timestamps start at ``start_ms``.
 
 >>> sim = simulate(devices=4, minutes=30, seed=7)
->>> sim.records[1]
-('SENSOR-002', {'deviceId': 'SENSOR-002', 'type': 'vibration', 'value': 0.0702, 'unit': 'in/s', 'timestamp': '2026-01-01T00:00:00Z', 'status': 'ok'})
+>>> key, value = sim.records[1]
+>>> key, value["value"], value["unit"], value["timestamp"]
+('SENSOR-002', 0.0702, 'in/s', '2026-01-01T00:00:00Z')
 >>> len(sim.valid)                       # 4 devices x 30 readings
 120
 """
@@ -91,8 +92,10 @@ def fleet(devices: int = 12, *, seed: int = 42) -> list[Device]:
     crossing it now and then, which is what hysteresis is for (it has no
     daily drift and no spikes).
 
-    >>> [(d.device_id, d.type, d.degrades) for d in fleet(5)][:3]
-    [('SENSOR-001', 'temperature', True), ('SENSOR-002', 'vibration', True), ('SENSOR-003', 'pressure', False)]
+    >>> [(d.device_id, d.type, d.unit, d.degrades) for d in fleet(5)][:3]
+    [('SENSOR-001', 'temperature', '°C', True),
+     ('SENSOR-002', 'vibration', 'in/s', True),
+     ('SENSOR-003', 'pressure', 'kPa', False)]
     """
     rng = seeded(seed)
     out = []
