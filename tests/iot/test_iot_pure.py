@@ -239,3 +239,17 @@ def test_pipeline_handles_a_batch_without_kafka() -> None:
         "value must be a number; got str 'hot'"]
     assert pipeline.store.count() == 2 and pipeline.stats.already_stored == 1
     assert [a.detector for a in pipeline.alerts] == ["threshold", "threshold"]
+
+
+def test_pipeline_detector_is_chosen_by_name_and_scores_before_learning() -> None:
+    with pytest.raises(ValueError, match="unknown detector 'magic'"):
+        iot.IoTPipeline(detector="magic")
+    pipeline = iot.IoTPipeline(detector="half-space-trees")
+    base = [{"deviceId": "SENSOR-002", "type": "vibration", "value": 2.0 + 0.02 * (i % 5),
+             "unit": "mm/s", "timestamp": T0 + i * 60_000} for i in range(120)]
+    spike = dict(base[0], value=2.6, timestamp=T0 + 120 * 60_000)
+    pipeline.process(make_events(base + [spike], start_ms=T0))
+    scores = dict(pipeline.scores)
+    assert scores[("SENSOR-002", "vibration", T0 + 120 * 60_000)] > 0.9
+    (alert,) = [a for a in pipeline.alerts if a.detector == "half-space-trees"][-1:]
+    assert alert.window_start_ms == T0 + 120 * 60_000 and alert.value == 2.6
