@@ -63,6 +63,7 @@ class PipelineStats:
     anomalies: int = 0
     predictions: int = 0
     batches: int = 0
+    committed: int = 0  # records whose offsets are committed: never read again by this group
 
 
 class IoTPipeline:
@@ -278,6 +279,7 @@ class IoTPipeline:
             # this line re-delivers the batch, and the store ignores repeats.
             consumer.commit(batch)
             self.stats.batches += 1
+            self.stats.committed += len(batch)
             if self.on_batch is not None:
                 self.on_batch(good)
             yield good
