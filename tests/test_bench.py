@@ -53,3 +53,12 @@ def test_orders_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     assert names == ["baseline: produce->consume round trip", "orders: one process",
                      "orders: separate processes"]
     assert all(r["n"] == 5 and r["per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in run["results"])
+
+
+def test_cdc_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("cdc", 300, tmp_path)
+    assert "publish: bare kafka-python" in stdout
+    names = {r["name"] for r in run["results"]}
+    assert {"capture: SQLiteCapture", "apply: LakeApplier (Parquet)",
+            "app writes: with CDC triggers"} <= names
+    assert all(r["ratio"] > 0 for r in run["results"])

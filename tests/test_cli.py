@@ -118,3 +118,12 @@ def test_orders_up_with_curl_reaches_completed(tmp_path):
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_every_week_twin_answers_help_through_kafkalab():
+    from kafkalab.cli import AREAS
+
+    for area in AREAS:
+        out = kafkalab(area, "--help")
+        assert out.returncode == 0, f"kafkalab {area} --help: {out.stderr[-500:]}"
+        assert "usage:" in out.stdout, f"kafkalab {area} --help printed no usage"
