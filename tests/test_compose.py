@@ -8,13 +8,15 @@ a port, a host name or a node id fails here rather than in a student's terminal.
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-COMPOSE_FILE = Path(__file__).resolve().parent.parent / "compose" / "docker-compose.yml"
+COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 HOST_PORTS = {9092, 9093, 9094}
 
 
@@ -304,7 +306,10 @@ def test_ui_bootstraps_from_all_internal_listeners(
 
 def test_postgres_is_ready_for_cdc(services: dict[str, dict[str, Any]]) -> None:
     pg = services["postgres"]
-    assert pg["image"].startswith("postgres:16")
+    # built from postgres:16 with the wal2json plugin that kafkalab.cdc reads changes through
+    dockerfile = (COMPOSE_DIR / pg["build"] / "Dockerfile").read_text()
+    assert re.search(r"^FROM postgres:16\b", dockerfile, re.MULTILINE)
+    assert "postgresql-16-wal2json" in dockerfile
     assert (5432, 5432) in published_ports(pg)
     settings = postgres_settings(pg)
     assert settings.get("wal_level") == "logical"
