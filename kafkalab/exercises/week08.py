@@ -170,9 +170,9 @@ def check_capacity_plan(plan: Callable[[float, float, float], tuple[int, int]]) 
             return r.done()
         need = math.ceil(target * (1 + headroom) / per)
         where = f"for {target:.0f}/s at {per:.0f}/s per consumer with {headroom:.0%} headroom"
-        if not r.check(isinstance(consumers, int) and isinstance(partitions, int),
-                       "", f"plan returned ({partitions!r}, {consumers!r}) {where}: "
-                           "return two whole numbers (use math.ceil)"):
+        if not (isinstance(consumers, int) and isinstance(partitions, int)):
+            r.check(False, "", f"plan returned ({partitions!r}, {consumers!r}) {where}: "
+                               "return two whole numbers (use math.ceil)")
             continue
         if consumers < need:
             r.check(False, "", f"{consumers} consumer(s) {where} carry only "
@@ -190,5 +190,5 @@ def check_capacity_plan(plan: Callable[[float, float, float], tuple[int, int]]) 
                                "some room to grow is good, but more than twice as many costs "
                                "broker memory and rebalance time")
         else:
-            r.check(True, f"{partitions} partitions, {consumers} consumers {where}", "")
+            r.check(True, f"{partitions} partition(s), {consumers} consumer(s) {where}", "")
     return r.done()

@@ -111,8 +111,9 @@ def test_slow_consumer_lag_alert_fires_once_and_clears():
     f = r.facts
     assert f["processed"] == f["records"] and f["final lag"] == 0
     assert f["peak lag"] >= 30
-    assert [kind for kind, _ in f["events"]] == ["fired", "cleared"]
-    (alert,) = published
+    kinds = [kind for kind, _ in f["events"]]
+    assert kinds[0] == "fired" and kinds[-1] == "cleared" and kinds.count("fired") == 1
+    (alert,) = published  # paged once, whatever the lag did meanwhile
     assert alert.detector == "lag-above" and alert.value >= 30
     assert r.ok, r
 

@@ -74,6 +74,18 @@ def test_histogram_time_observes_with_the_given_clock_also_on_error() -> None:
     assert h.values() == [0.25, 0.25]
 
 
+def test_histogram_time_is_also_a_decorator() -> None:
+    ticks = itertools.count(0.0, 0.5)
+    h = ops.Histogram("x")
+
+    @h.time(clock=lambda: next(ticks))
+    def handle(x):
+        return x + 1
+
+    assert [handle(1), handle(2)] == [2, 3]
+    assert h.values() == [0.5, 0.5]
+
+
 def test_instrument_times_counts_and_re_raises(reg: ops.Registry) -> None:
     ticks = itertools.count(0.0, 0.01)
     seen = []
