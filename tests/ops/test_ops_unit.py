@@ -383,3 +383,16 @@ def test_dashboard_draws_one_lag_line_per_partition(reg, clock) -> None:
     assert list(board.figure.data[3].y) == [1, 11, 21]
     assert list(board.figure.data[0].y) == [0.0, 5.0, 5.0]
     assert math.isclose(board.figure.data[1].y[-1], 4.0)
+
+
+def test_a_background_sampler_can_redraw_the_dashboard_while_metrics_change(reg) -> None:
+    board = ops.Dashboard(reg, handler="h")
+    sampler = ops.Sampler(board.refresh, interval=0.0, max_samples=50).start()
+    for i in range(200):  # written from this thread while the sampler reads and redraws
+        reg.set("consumer_lag", i, group="g", topic="t", partition=i % 3)
+        reg.inc("records_total", handler="h")
+    sampler.join(30)
+    board.refresh()
+    assert sampler.errors == [] and sampler.samples == 50 and not sampler.running
+    assert {t.name: t.y[-1] for t in board.figure.data[2:]} == {"t[0]": 198, "t[1]": 199,
+                                                                "t[2]": 197}
