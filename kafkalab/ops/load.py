@@ -153,6 +153,11 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
     settings = settings or get_settings()
     if rate is None and records is None:
         raise ValueError("give a rate (records per second) or a number of records")
+    if (rate is not None and rate <= 0) or (records is not None and records < 1):
+        raise ValueError(f"rate and records must be positive; got rate={rate}, records={records}")
+    if consumers < 1 or partitions < 1:
+        raise ValueError(f"need at least one consumer and one partition; got {consumers} "
+                         f"consumer(s), {partitions} partition(s)")
     n = records if rate is None else max(1, int(rate * seconds))
     config = dict(producer_config or {})
     run = uuid.uuid4().hex[:8]

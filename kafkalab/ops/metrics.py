@@ -124,7 +124,9 @@ def _number(value: float) -> str:
         return "+Inf" if value > 0 else "-Inf"
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(round(float(value), 6))
+    # 10 significant digits: enough for any rate or latency, and it keeps
+    # microsecond timings (1e-06) that rounding to decimal places would zero.
+    return format(float(value), ".10g")
 
 
 @dataclass

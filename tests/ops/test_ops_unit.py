@@ -130,6 +130,22 @@ def test_prometheus_text_is_valid_and_escapes_label_values(reg: ops.Registry) ->
     assert len(types) == len(set(types))
 
 
+def test_small_and_large_values_keep_their_precision(reg: ops.Registry) -> None:
+    reg.set("tiny_seconds", 2.5e-07)
+    reg.set("rate", 1234567.891)
+    lines = reg.prometheus().splitlines()
+    assert "tiny_seconds 2.5e-07" in lines and "rate 1234567.891" in lines
+
+
+def test_load_test_refuses_impossible_settings_before_touching_the_broker() -> None:
+    with pytest.raises(ValueError, match="at least one consumer"):
+        ops.run_load(rate=10, seconds=1, consumers=0)
+    with pytest.raises(ValueError, match="must be positive"):
+        ops.run_load(rate=-5, seconds=1)
+    with pytest.raises(ValueError, match="give a rate"):
+        ops.run_load(rate=None)
+
+
 def test_empty_registry_exports_nothing(reg: ops.Registry) -> None:
     assert reg.prometheus() == ""
     assert list(reg.frame().columns) == ["time", "name", "value"]
