@@ -62,3 +62,12 @@ def test_cdc_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     assert {"capture: SQLiteCapture", "apply: LakeApplier (Parquet)",
             "app writes: with CDC triggers"} <= names
     assert all(r["ratio"] > 0 for r in run["results"])
+
+
+def test_load_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("load", 300, tmp_path)
+    assert "raw kafka-python produce+consume" in stdout
+    rows = {r["name"]: r for r in run["results"]}
+    assert "raw kafka-python produce+consume" in rows
+    load_rows = [r for name, r in rows.items() if name.startswith("load:")]
+    assert len(load_rows) == 3 and all(r["p99_ms"] > 0 and r["ratio"] > 0 for r in load_rows)
