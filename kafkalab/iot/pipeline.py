@@ -22,6 +22,7 @@ few may be published twice (the detectors' state lives in memory, like week
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import time
@@ -89,6 +90,9 @@ class IoTPipeline:
         Output topics.
     batch_size
         At most this many records per batch (one store insert and one commit each).
+    keep
+        How many of the latest alerts, predictions and anomaly scores to keep in
+        memory for the DataFrames (older ones are only on their topics).
     crash_after
         For tests: raise :class:`InjectedCrash` once this many readings have
         been stored in this run, in the middle of a batch, before its commit.
@@ -119,7 +123,7 @@ class IoTPipeline:
                  alerts_topic: str | None = ALERTS_TOPIC,
                  predictions_topic: str | None = PREDICTIONS_TOPIC,
                  dead_letter_topic: str = DEAD_LETTER_TOPIC, from_beginning: bool = True,
-                 batch_size: int = 500, crash_after: int | None = None,
+                 batch_size: int = 500, keep: int = 100_000, crash_after: int | None = None,
                  on_batch: Callable[[list[Reading]], Any] | None = None) -> None:
         self.settings = settings or get_settings()
         self.topic = topic
@@ -145,9 +149,10 @@ class IoTPipeline:
         self.crash_after = crash_after
         self.on_batch = on_batch
         self.stats = PipelineStats()
-        self.alerts: list[Alert] = []
-        self.predictions: list[Prediction] = []
-        self.scores: list[tuple[tuple[str, str, int], float]] = []
+        self.alerts: collections.deque[Alert] = collections.deque(maxlen=keep)
+        self.predictions: collections.deque[Prediction] = collections.deque(maxlen=keep)
+        self.scores: collections.deque[tuple[tuple[str, str, int], float]] = collections.deque(
+            maxlen=keep)
         self._producer: Producer | None = None
         self._consumer: Consumer | None = None
         self._dlq: DeadLetterQueue | None = None
