@@ -213,3 +213,161 @@ def check_invalidation_keys(fn: Callable[[dict], Any]) -> Result:
                    f"{sorted(extra)} did not change: dropping them costs a reload for "
                    "nothing"))
     return r.done()
+
+
+# --- IoT
+#
+# Sensor readings: convert units to the canonical ones; write a validation
+# rule of your own; choose hysteresis so a hovering sensor alerts once.
+
+_CONVERSIONS = [  # (type, value, unit, canonical value, hint when wrong)
+    ("temperature", 98.6, "°F", 37.0, "subtract 32 first, then multiply by 5/9"),
+    ("temperature", -40.0, "°F", -40.0, "subtract 32 first, then multiply by 5/9"),
+    ("temperature", 300.0, "K", 26.85, "kelvin minus 273.15 is °C"),
+    ("temperature", 21.5, "°C", 21.5, "a value already in °C stays as it is"),
+    ("pressure", 14.5, "psi", 99.974, "1 psi is 6.894757 kPa"),
+    ("pressure", 2.5, "bar", 250.0, "1 bar is 100 kPa"),
+    ("pressure", 350.0, "kPa", 350.0, "a value already in kPa stays as it is"),
+    ("vibration", 0.1, "in/s", 2.54, "1 inch is 25.4 mm"),
+    ("humidity", 55.0, "%RH", 55.0, "%RH is already percent"),
+]
+
+
+def check_unit_converter(fn: Callable[[str, float, str], Any]) -> Result:
+    """Exercise 4: ``fn(sensor_type, value, unit)`` returns the value in the canonical unit.
+
+    >>> from kafkalab import iot
+    >>> check_unit_converter(lambda t, v, u: iot.convert(t, v, u)[0]).passed
+    True
+    """
+    r = Result("Exercise 4: convert units")
+    wrong = []
+    for kind, value, unit, expected, hint in _CONVERSIONS:
+        try:
+            got = fn(kind, value, unit)
+        except Exception as exc:
+            r.check(False, "", f"{kind} {value} {unit}: your function raised "
+                               f"{type(exc).__name__}: {exc}")
+            return r.done()
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            r.check(False, "", f"{kind} {value} {unit}: it returned {got!r}; return the "
+                               "converted value as a number")
+            return r.done()
+        if abs(got - expected) > 0.01:
+            wrong.append(f"{value} {unit} should be {expected} but came out as {got:g}: {hint}")
+    r.check(not wrong, f"all {len(_CONVERSIONS)} conversions are right (°F, K, psi, bar, in/s, "
+                       "and canonical units unchanged)", "; ".join(wrong[:2]))
+    try:
+        fn("pressure", 1.0, "atm")
+        raised = None
+    except ValueError:
+        raised = True
+    except Exception as exc:
+        raised = exc
+    r.check(raised is True, "an unknown unit raises ValueError (so the record can be "
+                            "dead-lettered with the reason)",
+            "pressure in 'atm' did not raise ValueError: a unit you do not know must be "
+            "rejected, never passed through unconverted" if raised is None else
+            f"an unknown unit raised {type(raised).__name__}; raise ValueError (or "
+            "iot.InvalidReading, which is one)")
+    return r.done()
+
+
+def _battery_records() -> list[tuple[str, dict[str, Any], bool]]:
+    base = {"deviceId": "SENSOR-001", "type": "temperature", "value": 21.5, "unit": "°C",
+            "timestamp": "2026-01-01T00:00:00Z"}
+    return [("a reading without a battery field", dict(base), True),
+            ("battery 80", dict(base, battery=80), True),
+            ("battery 5 (the limit itself)", dict(base, battery=5), True),
+            ("battery 4.9", dict(base, battery=4.9), False),
+            ("battery 0", dict(base, battery=0), False),
+            ("battery 'low'", dict(base, battery="low"), False),
+            ("battery 250", dict(base, battery=250), False)]
+
+
+def check_battery_rule(rule: Callable[[dict], Any]) -> Result:
+    """Exercise 5: ``rule(record)`` returns a reason mentioning the battery, or ``None``.
+
+    Readings from a device whose battery is below 5 % drift and are not to be
+    trusted; a battery that is not a number from 0 to 100 is a broken record.
+    """
+    from kafkalab.iot import InvalidReading, Validator
+
+    r = Result("Exercise 5: write a validation rule")
+    validator = Validator(rules=[rule])
+    wrong = []
+    for what, record, ok in _battery_records():
+        try:
+            validator(copy.deepcopy(record))
+            reason = None
+        except InvalidReading as exc:
+            reason = str(exc)
+        except Exception as exc:
+            hint = ("use record.get('battery'): most records have none"
+                    if isinstance(exc, KeyError) else
+                    "check that the battery is a number before comparing it")
+            wrong.append(f"for {what} your rule raised {type(exc).__name__}: {exc}; {hint}")
+            continue
+        if ok and reason is not None:
+            wrong.append(f"{what} was rejected ({reason!r}) but is fine")
+        elif not ok and reason is None:
+            wrong.append(f"{what} was accepted: it must be rejected")
+        elif not ok and "battery" not in reason.lower():
+            wrong.append(f"{what} was rejected with {reason!r}: say it is the battery, so "
+                         "whoever reads the dead-letter topic knows what to fix")
+    r.check(not wrong, "readings with a good or no battery pass; an empty, non-numeric or "
+                       "impossible battery is rejected with a reason that says so",
+            "; ".join(wrong[:3]))
+    return r.done()
+
+
+def _hovering(seed: int = 7) -> list[float]:
+    import random
+
+    rng = random.Random(seed)
+    return [min(87.5, max(81.5, 84.0 + rng.gauss(0, 1.2))) for _ in range(90)]
+
+
+def _recovering() -> list[float]:
+    # Up, back to normal for half an hour, up again 45 minutes after the first alert.
+    return [70.0] * 5 + [88.0] * 5 + [70.0] * 35 + [90.0] * 5 + [70.0] * 5
+
+
+def check_hysteresis(threshold: Any, cooldown_s: float) -> Result:
+    """Exercise 6: a threshold and cool-down so a hovering sensor alerts once.
+
+    The limit is 85 % humidity. ``threshold`` is an :class:`kafkalab.iot.Threshold`;
+    readings arrive once a minute.
+    """
+    from kafkalab.iot import Reading, Threshold, ThresholdAlerter
+
+    r = Result("Exercise 6: choose hysteresis")
+    if not r.check(isinstance(threshold, Threshold), "threshold is an iot.Threshold",
+                   f"threshold is {type(threshold).__name__}; make one with "
+                   "iot.Threshold(high=..., clear=...)"):
+        return r.done()
+    if not r.check(threshold.high == 85, "it alerts above the 85 % limit",
+                   f"high is {threshold.high}: the limit is 85 %, keep it and change clear"):
+        return r.done()
+
+    def alerts(values: list[float]) -> int:
+        alerter = ThresholdAlerter({"humidity": threshold}, cooldown_s=cooldown_s)
+        return sum(alerter.observe(Reading("SENSOR-004", "humidity", v, "%", i * 60_000))
+                   is not None for i, v in enumerate(values))
+
+    hover = alerts(_hovering())
+    r.check(hover == 1, "a sensor hovering between 81.5 and 87.5 % alerts once in 90 minutes",
+            f"a sensor hovering between 81.5 and 87.5 % raised {hover} alerts in 90 minutes: "
+            + ("set clear below the lowest point it hovers at (81.5 %), so the alarm does "
+               "not re-arm while it hovers" if hover > 1 else "it should alert once"))
+    again = alerts(_recovering())
+    r.check(again == 2, "a sensor that truly recovered and exceeds the limit again 45 minutes "
+                        "later alerts again",
+            f"a sensor that went back to 70 % for half an hour and then hit 90 % raised "
+            f"{again} alert(s), expected 2: "
+            + ("the cool-down hides a real second problem; keep it under 45 minutes and let "
+               "hysteresis do the work" if again < 2 else "the alarm re-armed too easily"))
+    return r.done()
+
+
+__all__ += ["check_battery_rule", "check_hysteresis", "check_unit_converter"]
