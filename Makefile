@@ -43,7 +43,7 @@ notebooks: env
 	$(PY) -m kafkalab.curriculum build
 
 bench: env
-	for b in clients batching orders logs windows cdc load; do $(PY) bench/$$b.py || exit 1; done
+	for b in clients batching orders logs windows cdc iot load; do $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,7 +9,7 @@
     kafkalab consume TOPIC                   tail a topic, JSON pretty-printed
     kafkalab lab                             broker + JupyterLab on the course
     kafkalab notebooks build|check           clean notebooks, derive exercises
-    kafkalab quickstart|measure|orders|logs|streams|analytics|cdc|ops ...
+    kafkalab quickstart|measure|orders|logs|streams|analytics|cdc|iot|ops ...
                                              each week's pipeline outside Jupyter
 """
 
@@ -37,6 +37,7 @@ AREAS = {
     "streams": "week 6: windowed aggregation from a topic",
     "analytics": "week 6: live metrics, anomaly detection and the dashboard",
     "cdc": "week 7: change data capture: SQLite/PostgreSQL -> db-changes -> lake and cache",
+    "iot": "week 7: IoT sensors: validate, store as a time series, alert, predict maintenance",
     "ops": "week 8: health, lag, load tests and failure scenarios",
 }
 

@@ -71,3 +71,13 @@ def test_load_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     assert "raw kafka-python produce+consume" in rows
     load_rows = [r for name, r in rows.items() if name.startswith("load:")]
     assert len(load_rows) == 3 and all(r["p99_ms"] > 0 and r["ratio"] > 0 for r in load_rows)
+
+
+def test_iot_bench_prints_ratios_and_appends_a_results_line(tmp_path):
+    stdout, run = run_bench("iot", 300, tmp_path)
+    assert "read: bare kafka-python" in stdout
+    names = {r["name"] for r in run["results"]}
+    assert names == {"validate+store: pandas baseline", "validate+store: kafkalab.iot",
+                     "read: bare kafka-python", "end to end: IoTPipeline"}
+    assert run["params"]["n"] == 300 and all(r["n"] == 300 and r["ratio"] > 0
+                                             for r in run["results"])
