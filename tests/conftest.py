@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from kafkalab.clients import Admin, Producer
+
+
+def missing_system_tool(problem: str) -> None:
+    """Skip a test whose system tool (Chromium, curl, PostgreSQL) is absent, naming it;
+    but fail under ``make test`` as root (CI), where scripts/install-system-deps.sh
+    installs them and an absent tool means a broken set-up, not a reason to skip."""
+    if os.environ.get("KAFKALAB_REQUIRE_SYSTEM_DEPS") == "1":
+        pytest.fail(f"{problem} (KAFKALAB_REQUIRE_SYSTEM_DEPS=1: scripts/install-system-deps.sh "
+                    "should have installed it)")
+    pytest.skip(problem)
 
 
 def unique(prefix: str) -> str:

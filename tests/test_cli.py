@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import unique
+from tests.conftest import missing_system_tool, unique
 
 
 def kafkalab(*args, stdin=None, env=None):
@@ -65,9 +65,10 @@ def test_broker_status_names_the_memory_only_storage():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_orders_up_with_curl_reaches_completed(tmp_path):
     """The course brief's own check: the verbatim POST, with curl, against `kafkalab orders up`."""
+    if shutil.which("curl") is None:
+        missing_system_tool("curl is not installed")
     from kafkalab.orders.server import free_port
 
     port = free_port()

@@ -35,6 +35,7 @@ from kafkalab.analytics import (
     shop_metrics,
 )
 from kafkalab.clients import Consumer
+from tests.conftest import missing_system_tool
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +51,8 @@ def find_chromium() -> str:
     done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=900)
     path = shutil.which("chromium")
     if not path:
-        pytest.skip("chromium is not installed and scripts/install-system-deps.sh could not "
-                    f"install it: {(done.stdout + done.stderr)[-500:]}")
+        missing_system_tool("chromium is not installed and scripts/install-system-deps.sh "
+                            f"could not install it: {(done.stdout + done.stderr)[-500:]}")
     return path
 
 
