@@ -109,12 +109,16 @@ class LagAbove(Rule):
         value = points[-1][1]
         if active:
             return Condition(value >= self.clear_below, value, self.threshold, metric)
-        # Fire only if every sample of the last for_s seconds is above, and
-        # the samples go back that far: one spike is not an incident.
-        recent = [v for t, v in points if t >= now - self.for_s]
-        long_enough = points[0][0] <= now - self.for_s
-        holds = long_enough and bool(recent) and min(recent) >= self.threshold
-        return Condition(holds, value, self.threshold, metric)
+        # Fire only if lag was above for the whole of the last for_s seconds:
+        # the value in force at now - for_s (the last sample at or before it)
+        # and every sample since. One spike is not an incident, and a sample
+        # just inside the window does not stand for the time before it.
+        start = now - self.for_s
+        before = [i for i, (t, _) in enumerate(points) if t <= start]
+        if not before:
+            return Condition(False, value, self.threshold, metric)  # not watched that long yet
+        held = [v for _, v in points[before[-1]:]]
+        return Condition(min(held) >= self.threshold, value, self.threshold, metric)
 
 
 class LagGrowing(Rule):
@@ -232,6 +236,7 @@ class AlertEvent:
 class _State:
     active: bool = False
     last_fired: float = -math.inf
+    suppressed: bool = False  # active, but not yet published because of the cool-down
 
 
 @dataclass
@@ -249,7 +254,9 @@ class AlertManager:
         ``kafkalab.analytics.AlertPublisher(producer)`` for the ``alerts`` topic.
     cooldown_s
         After firing, a rule does not fire again for this long, even if it
-        cleared and came back meanwhile (it is counted as ``suppressed``).
+        cleared and came back meanwhile (it is counted as ``suppressed``). A
+        suppressed condition that still holds when the cool-down ends fires
+        then: a flapping metric pages once, a lasting incident is never muted.
     """
 
     rules: Iterable[Rule]
@@ -270,18 +277,24 @@ class AlertManager:
             state = self._state[id(rule)]
             cond = rule.check(self.registry, now, state.active)
             kind = None
+            cooldown = self.cooldown_s if rule.cooldown_s is None else rule.cooldown_s
+            cooled = now - state.last_fired >= cooldown
             if cond.holds and not state.active:
                 state.active = True
-                cooldown = self.cooldown_s if rule.cooldown_s is None else rule.cooldown_s
-                if now - state.last_fired >= cooldown:
-                    state.last_fired = now
+                if cooled:
                     kind = "fired"
-                    self._publish(rule, cond, now)
                 else:
-                    kind = "suppressed"
+                    kind, state.suppressed = "suppressed", True
+            elif cond.holds and state.suppressed and cooled:
+                # Came back within the cool-down and never went away: once the
+                # cool-down is over it is a real incident and pages after all.
+                kind = "fired"
             elif not cond.holds and state.active:
-                state.active = False
+                state.active = state.suppressed = False
                 kind = "cleared"
+            if kind == "fired":
+                state.last_fired, state.suppressed = now, False
+                self._publish(rule, cond, now)
             if kind:
                 event = AlertEvent(now, rule.name, kind, cond.value, cond.limit, cond.metric)
                 new.append(event)

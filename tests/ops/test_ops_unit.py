@@ -271,6 +271,29 @@ def test_cool_down_suppresses_a_second_fire_then_allows_it(reg, clock) -> None:
     assert reg.latest("alert_events_total", rule="lag-above", kind="suppressed") == 1
 
 
+def test_a_suppressed_condition_that_stays_fires_once_the_cool_down_is_over(reg, clock) -> None:
+    published = []
+    manager = ops.AlertManager([ops.LagAbove(100, group="g")], reg, cooldown_s=10,
+                               publish=published.append)
+    # flaps at t=1, comes back at t=2 and stays: muted during the cool-down, paged at t=10
+    events = run_lags(reg, clock, manager, [200, 0] + [200] * 12 + [0])
+    assert events == [(0, "fired"), (1, "cleared"), (2, "suppressed"), (10, "fired"),
+                      (14, "cleared")]
+    assert len(published) == 2
+
+
+def test_lag_hold_time_counts_from_the_value_in_force_at_its_start(reg, clock) -> None:
+    # Irregular samples: lag 10 until t=1.5, then above. At t=3 it has been above
+    # for 1.5 s only, although every sample inside [1, 3] is above.
+    manager = ops.AlertManager([ops.LagAbove(100, for_s=2, group="g")], reg)
+    kinds = []
+    for dt, lag in [(0, 10), (1.5, 150), (1.5, 200), (0.5, 200)]:
+        clock.advance(dt)
+        reg.set("consumer_lag_total", lag, group="g")
+        kinds.append([e.kind for e in manager.evaluate()])
+    assert kinds == [[], [], [], ["fired"]]  # at t=3.5: above since t=1.5, 2 s
+
+
 def test_lag_growing_rule(reg, clock) -> None:
     manager = ops.AlertManager([ops.LagGrowing(group="g", min_rate=5, window_s=10)], reg)
     assert run_lags(reg, clock, manager, [0, 10, 20, 30, 30, 20, 10, 0]) == [
