@@ -22,6 +22,7 @@ and *after* the change (see :func:`keys_for`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -54,6 +55,8 @@ class ReadThroughCache:
         self._data: dict[str, Any] = {}
         # The invalidator may run on another thread than the readers.
         self._lock = threading.Lock()
+        # Bumped by every invalidation; see get().
+        self._generation = 0
 
     def get(self, key: str) -> Any:
         """The cached value, or the loader's answer (then cached)."""
@@ -63,14 +66,20 @@ class ReadThroughCache:
                 self.hits += 1
                 return value
             self.misses += 1
+            generation = self._generation
         value = self.loader(key)
         with self._lock:
-            self._data[key] = value
+            # An invalidation that arrived while we were loading may mean we
+            # read the row just before it changed: caching that value would
+            # keep it stale for good, so only cache when nothing was invalidated.
+            if self._generation == generation:
+                self._data[key] = value
         return value
 
     def invalidate(self, key: str) -> bool:
         """Drop one key; True if it was cached."""
         with self._lock:
+            self._generation += 1
             if key in self._data:
                 del self._data[key]
                 self.invalidations += 1
@@ -83,6 +92,7 @@ class ReadThroughCache:
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._data.clear()
 
     def keys(self) -> list[str]:
@@ -113,7 +123,9 @@ def sqlite_row_loader(db_path: str | os.PathLike) -> Callable[[str], dict[str, A
 
     def load(key: str) -> dict[str, Any] | None:
         table, _, pk_text = key.partition(":")
-        with sqlite3.connect(path) as con:
+        # closing(): sqlite3's own `with` ends the transaction but leaves the
+        # connection open, and a loader runs once per cache miss.
+        with contextlib.closing(sqlite3.connect(path)) as con:
             con.row_factory = sqlite3.Row
             pk = primary_key(con, table)
             values = pk_text.split(",")

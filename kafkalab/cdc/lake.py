@@ -111,10 +111,14 @@ class Lake:
             latest: dict[str, int] = {}
             files = self.files(table)
             if files:
-                rows = self.connect(views=False).execute(
-                    f"SELECT _cdc_key, max(_cdc_position) FROM read_parquet("
-                    f"[{', '.join(_sql_str(str(f)) for f in files)}], union_by_name = true) "
-                    "GROUP BY _cdc_key").fetchall()
+                con = self.connect(views=False)
+                try:
+                    rows = con.execute(
+                        f"SELECT _cdc_key, max(_cdc_position) FROM read_parquet("
+                        f"[{', '.join(_sql_str(str(f)) for f in files)}], union_by_name = true) "
+                        "GROUP BY _cdc_key").fetchall()
+                finally:
+                    con.close()
                 latest = {k: int(p) for k, p in rows}
             self._latest[table] = latest
         return self._latest[table]

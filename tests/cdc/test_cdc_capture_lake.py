@@ -199,3 +199,23 @@ def test_a_snapshot_queues_existing_rows_before_later_changes(tmp_path, shop_db,
     assert min(v["position"] for v in sent[28:]) > max(v["position"] for v in sent[:28])
     assert_lake_equals_source(lake, shop_db)
     cap.close()
+
+
+def test_an_invalidation_during_a_load_is_not_lost() -> None:
+    # The invalidator runs on its own thread: it may drop a key while a reader
+    # is loading that key's old row. That old value must not be cached.
+    db = {"products:1": {"price": 10}}
+    cache: cdc.ReadThroughCache
+
+    def slow_loader(key):
+        value = dict(db[key])                 # the reader has read the old row...
+        db[key] = {"price": 12}               # ...the row changes...
+        if cache.misses == 1:
+            cache.invalidate(key)             # ...and its change event arrives mid-load
+        return value
+
+    cache = cdc.ReadThroughCache(slow_loader)
+    assert cache.get("products:1") == {"price": 10}
+    assert "products:1" not in cache          # not cached: it may be stale
+    assert cache.get("products:1") == {"price": 12} and cache.misses == 2
+    assert cache.get("products:1") == {"price": 12} and cache.hits == 1
