@@ -146,12 +146,15 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
                               settings: Settings | None = None) -> ChaosReport:
     """Two members share a 2-partition topic; member A dies mid-batch.
 
-    A's handler raises after ``crash_after`` records, so the batch it was
-    working on is never committed and A leaves the group (a killed process
-    is noticed after the session timeout instead, 2 s on the embedded
-    broker). B takes A's partition and starts from A's last commit, so it
-    processes A's uncommitted records again. The store is idempotent: the
-    result is the same, and the duplicates are counted.
+    A's handler raises once it has handled ``crash_after`` records and at
+    least one record of the batch it is working on (records arrive in
+    batches of whatever the broker has, so a crash on a batch's first record
+    would leave nothing uncommitted to show). That batch is never committed
+    and A leaves the group (a killed process is noticed after the session
+    timeout instead, 2 s on the embedded broker). B takes A's partition and
+    starts from A's last commit, so it processes exactly A's uncommitted
+    records again. The store is idempotent: the result is the same, and the
+    duplicates are counted.
     """
     settings = settings or get_settings()
     run = _run_id()
@@ -162,9 +165,11 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
     def handler(msg: Message) -> None:
         member = threading.current_thread().name.rsplit("-", 1)[-1]
         if member == "A":
-            if len(handled_by_a) == crash_after:
-                raise KilledMidBatch(f"member A killed after {crash_after} records, "
-                                     "before committing its batch")
+            # Group counts a batch as processed (and commits it) after its last record.
+            in_batch = len(handled_by_a) - group.members["A"].processed
+            if len(handled_by_a) >= crash_after and in_batch > 0:
+                raise KilledMidBatch(f"member A killed after {len(handled_by_a)} records, "
+                                     f"{in_batch} of them in a batch it had not committed")
             handled_by_a.append(msg.value["id"])
         store.apply(msg.value["id"], msg.value["amount"], by=member)
 
@@ -183,7 +188,10 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
                     producer.flush()
                 _wait(lambda: len(store) >= records, timeout=30)
                 after = group.assignments()
-                a_error = group.members["A"].error
+                a = group.members["A"]
+                a_error = a.error
+                # What A committed: its whole batches, minus any whose commit was refused.
+                uncommitted = handled_by_a[a.processed - a.uncommitted:]
             lag = sum(p.lag for p in admin.lag(group_id, topic))
         finally:
             admin.delete_topic(topic)
@@ -191,7 +199,7 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
     expected_total = sum(i + 1 for i in range(records))
     lost = records - len(store)
     redelivered = sorted(store.duplicates)
-    only_a = set(redelivered) <= set(handled_by_a)
+    only_a = sorted(redelivered) == sorted(uncommitted) and bool(uncommitted)
     ok = lost == 0 and store.total() == expected_total and only_a and a_error is not None
     return ChaosReport(
         "consumer killed mid-batch", ok,
@@ -199,6 +207,7 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
         "and the idempotent store counted them once",
         {"records": records, "lost": lost, "partitions before": before,
          "partitions after": after, "A handled before dying": len(handled_by_a),
+         "A handled but never committed": len(uncommitted),
          "re-delivered to B": len(redelivered), "re-delivered ids": redelivered,
          "total stored": store.total(), "expected total": expected_total,
          "group lag after": lag, "A died with": a_error})
@@ -244,10 +253,17 @@ def poison_message(*, records: int = 20, dead_letter_topic: str = DEAD_LETTER_TO
                     stats = loop.run(max_messages=records + 2, timeout=30, idle_timeout=3,
                                      handle_signals=False)
                 registry.inc("dead_letters_total", stats.dead_lettered, source=topic)
+            # The dead-letter topic is shared: read until both of ours are there
+            # (each was acknowledged before its offset was committed), not until
+            # an idle gap, which a busy machine can produce early.
+            dead = []
             with Consumer(dead_letter_topic, group_id=False, settings=settings) as reader:
-                dead = [m.value for m in reader.messages(idle_timeout=1.0, timeout=10)
-                        if isinstance(m.value, dict)
-                        and m.value.get("source", {}).get("topic") == topic]
+                for m in reader.messages(timeout=30):
+                    if (isinstance(m.value, dict)
+                            and m.value.get("source", {}).get("topic") == topic):
+                        dead.append(m.value)
+                        if len(dead) == stats.dead_lettered:
+                            break
             lag = sum(p.lag for p in admin.lag(group_id, topic))
         finally:
             admin.delete_topic(topic)
@@ -412,11 +428,19 @@ def broker_restart(*, records: int = 10, state_dir: str | None = None) -> ChaosR
     Runs its own broker in ``state_dir`` (a temporary directory by default)
     so the shared one is untouched; stopped at the end.
     """
-    from kafkalab import broker
-
     run = _run_id()
     topic = f"chaos-restart-{run}"
-    with _private_broker_env(state_dir or tempfile.mkdtemp(prefix="kafkalab-chaos-")):
+    with contextlib.ExitStack() as stack:
+        if state_dir is None:  # removed at the end, with the broker's files in it
+            state_dir = stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="kafkalab-chaos-", ignore_cleanup_errors=True))
+        return _broker_restart(records, topic, state_dir)
+
+
+def _broker_restart(records: int, topic: str, state_dir: str) -> ChaosReport:
+    from kafkalab import broker
+
+    with _private_broker_env(state_dir):
         broker.up()
         try:
             with Producer() as producer, Admin() as admin:

@@ -83,8 +83,9 @@ def test_killed_consumer_loses_nothing_and_only_its_uncommitted_batch_comes_agai
     assert f["lost"] == 0
     assert f["total stored"] == f["expected total"]
     assert f["partitions after"] == {"B": (0, 1)}  # the survivor took the dead member's partition
-    assert f["A handled before dying"] == 5
-    assert 0 < f["re-delivered to B"] <= 5  # at most what A handled without committing
+    assert f["A handled before dying"] >= 5
+    # exactly the records A handled in the batch it never committed, and some
+    assert f["re-delivered to B"] == f["A handled but never committed"] > 0
     assert "KilledMidBatch" in f["A died with"]
     assert f["group lag after"] == 0
     assert r.ok, r
