@@ -57,8 +57,12 @@ def cmd_load(args: argparse.Namespace) -> int:
         config["batch_size"] = args.batch_size
     if args.compression:
         config["compression_type"] = args.compression
-    report = run_load(rate=args.rate, seconds=args.seconds, partitions=args.partitions,
-                      consumers=args.consumers, cost_ms=args.cost_ms, producer_config=config)
+    try:
+        report = run_load(rate=args.rate, seconds=args.seconds, partitions=args.partitions,
+                          consumers=args.consumers, cost_ms=args.cost_ms, producer_config=config)
+    except ValueError as exc:  # impossible settings: say which, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(report)
     return 0 if report.processed == report.records else 1
 

@@ -153,6 +153,13 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
     settings = settings or get_settings()
     if rate is None and records is None:
         raise ValueError("give a rate (records per second) or a number of records")
+    if rate is not None and records is not None:
+        # Not silently one or the other: run_load(records=1000) would otherwise
+        # send rate * seconds records (600 with the defaults).
+        raise ValueError(f"give a rate or a number of records, not both (got rate={rate}, "
+                         f"records={records}); pass rate=None to send records as fast as possible")
+    if rate is not None and seconds <= 0:
+        raise ValueError(f"seconds must be positive with a rate; got {seconds}")
     if (rate is not None and rate <= 0) or (records is not None and records < 1):
         raise ValueError(f"rate and records must be positive; got rate={rate}, records={records}")
     if consumers < 1 or partitions < 1:

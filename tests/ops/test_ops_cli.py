@@ -34,3 +34,10 @@ def test_unknown_scenario_is_refused_with_the_choices():
     out = ops("chaos", "meteor")
     assert out.returncode == 2
     assert "killed-consumer" in out.stderr
+
+
+def test_load_refuses_impossible_settings_with_a_clear_error():
+    out = ops("load", "--consumers", "0")
+    assert out.returncode == 2
+    assert "error: need at least one consumer" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -144,6 +144,10 @@ def test_load_test_refuses_impossible_settings_before_touching_the_broker() -> N
         ops.run_load(rate=-5, seconds=1)
     with pytest.raises(ValueError, match="give a rate"):
         ops.run_load(rate=None)
+    with pytest.raises(ValueError, match="not both"):  # records is not silently ignored
+        ops.run_load(records=1000)
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        ops.run_load(rate=100, seconds=0)
 
 
 def test_empty_registry_exports_nothing(reg: ops.Registry) -> None:
