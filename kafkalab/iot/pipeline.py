@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert
 from kafkalab.clients import DEAD_LETTER_TOPIC, Consumer, DeadLetterQueue, Message, Producer
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
@@ -156,7 +156,7 @@ class IoTPipeline:
         self._producer: Producer | None = None
         self._consumer: Consumer | None = None
         self._dlq: DeadLetterQueue | None = None
-        self._publish_alert: AlertPublisher | None = None
+        self._sent: list[Any] = []  # this batch's alert and prediction sends, awaited before commit
 
     # -- the per-batch work (Kafka only at the edges) --------------------------
 
@@ -190,6 +190,11 @@ class IoTPipeline:
             self._observe(r)
         if self._producer is not None:
             self._producer.flush()
+            # flush() returns even when a send failed; get() raises then, so the
+            # batch is not committed and comes again (at-least-once, not at-most).
+            sent, self._sent = self._sent, []
+            for future in sent:
+                future.get(timeout=30)
         return good, bad
 
     def _store(self, good: list[Reading]) -> None:
@@ -225,13 +230,18 @@ class IoTPipeline:
             self.predictions.append(pred)
             self.stats.predictions += 1
             if self._producer is not None and self.predictions_topic:
-                self._producer.send(self.predictions_topic, pred.as_record(), key=pred.device_id)
+                self._sent.append(self._producer.send(self.predictions_topic, pred.as_record(),
+                                                      key=pred.device_id))
 
     def _emit_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
         self.stats.alerts += 1
-        if self._publish_alert is not None:
-            self._publish_alert(alert)
+        if self._producer is not None and self.alerts_topic:
+            # Sent here rather than through AlertPublisher, which drops the
+            # future: process() must see a failed send before the commit.
+            self._sent.append(self._producer.send(self.alerts_topic, alert.as_record(),
+                                                  key=alert.metric))
+            log.warning("alert: %s", alert)
 
     # -- running against Kafka -----------------------------------------------
 
@@ -248,8 +258,6 @@ class IoTPipeline:
                         admin.ensure_topic(name, partitions=3)
             self._producer = Producer(self.settings)
             self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
-            if self.alerts_topic:
-                self._publish_alert = AlertPublisher(self._producer, self.alerts_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
         return self._consumer
@@ -283,6 +291,8 @@ class IoTPipeline:
             # Commit only now: stored, alerted, dead-lettered. A crash before
             # this line re-delivers the batch, and the store ignores repeats.
             consumer.commit(batch)
+            # The idle clock restarts after the work: a slow batch is not idleness.
+            last = time.monotonic()
             self.stats.batches += 1
             self.stats.committed += len(batch)
             if self.on_batch is not None:
@@ -303,7 +313,8 @@ class IoTPipeline:
         if self._producer is not None:
             self._producer.close()
         self._consumer = self._producer = None
-        self._dlq = self._publish_alert = None
+        self._dlq = None
+        self._sent = []
         if close_store:
             self.store.close()
 

@@ -253,3 +253,29 @@ def test_pipeline_detector_is_chosen_by_name_and_scores_before_learning() -> Non
     assert scores[("SENSOR-002", "vibration", T0 + 120 * 60_000)] > 0.9
     (alert,) = [a for a in pipeline.alerts if a.detector == "half-space-trees"][-1:]
     assert alert.window_start_ms == T0 + 120 * 60_000 and alert.value == 2.6
+
+
+def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
+    # flush() returns even when a send failed: the pipeline must look at each
+    # send's result, or the batch would be committed with its alert lost.
+    class FailedSend:
+        def get(self, timeout=None):
+            raise RuntimeError("broker refused the record")
+
+    class RefusingProducer:
+        def __init__(self):
+            self.topics = []
+
+        def send(self, topic, value=None, *, key=None, **kw):
+            self.topics.append(topic)
+            return FailedSend()
+
+        def flush(self, timeout=None):
+            pass
+
+    pipeline = iot.IoTPipeline(group_id="unit")
+    pipeline._producer = RefusingProducer()  # stands in for the broker connection
+    msgs = make_events([good(type="humidity", value=95, unit="%")], start_ms=T0)
+    with pytest.raises(RuntimeError, match="broker refused"):
+        pipeline.process(msgs)
+    assert pipeline._producer.topics == ["alerts"]
