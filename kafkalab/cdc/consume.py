@@ -171,6 +171,8 @@ class ChangeConsumer:
             # Commit only after the batch is applied (and bad records are safely
             # dead-lettered): a crash before this line re-delivers the batch.
             consumer.commit(batch)
+            # The idle clock restarts after the work: a slow batch is not idleness.
+            last = time.monotonic()
             seen += len(batch)
             self.stats.batches += 1
         return self.stats
