@@ -49,10 +49,12 @@ MATRIX = [
 def raw_produce(topic: str, n: int) -> None:
     p = KafkaProducer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
                       linger_ms=5)
-    for i in range(n):
-        p.send(topic, json.dumps({"i": i, "sent_ms": time.time() * 1000}).encode())
-    p.flush()
-    p.close()
+    try:
+        for i in range(n):
+            p.send(topic, json.dumps({"i": i, "sent_ms": time.time() * 1000}).encode())
+        p.flush()
+    finally:
+        p.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,18 +67,25 @@ def main(argv: list[str] | None = None) -> int:
     with Admin() as admin:
         topic = f"bench-load-raw-{uuid.uuid4().hex[:6]}"
         admin.ensure_topic(topic, 3)
-        with Timer() as t:
-            reader = threading.Thread(target=raw_consume, args=(topic, n))
-            reader.start()
-            raw_produce(topic, n)
-            reader.join()
-        admin.delete_topic(topic)
+        try:
+            with Timer() as t:
+                # daemon and a bounded join: raw_consume loops until it has n records,
+                # so a failed produce must not leave the process waiting for ever
+                reader = threading.Thread(target=raw_consume, args=(topic, n), daemon=True)
+                reader.start()
+                raw_produce(topic, n)
+                reader.join(timeout=120)
+            if reader.is_alive():
+                raise RuntimeError(f"the baseline consumer did not read {n} records in 120 s")
+        finally:
+            admin.delete_topic(topic)
     baseline = "raw kafka-python produce+consume"
     rows.append({"name": baseline, "n": n, "seconds": round(t.seconds, 4), "per_s": n / t.seconds})
     for name, config, consumers in MATRIX:
         r = ops.run_load(rate=None, records=n, partitions=3, consumers=consumers,
                          producer_config=config, label=name)
-        assert r.processed == n and r.duplicates == 0, r
+        if r.processed != n or r.duplicates:  # not an assert: python -O would skip it
+            raise RuntimeError(f"load run lost or repeated records: {r}")
         rows.append({"name": name, "n": n, "seconds": round(r.seconds, 4),
                      "per_s": r.throughput, "p99_ms": r.latency_ms["p99"],
                      "max_backlog": r.max_backlog, **r.producer_metrics})
