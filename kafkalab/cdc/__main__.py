@@ -36,24 +36,40 @@ def _sorted(rows: list[dict]) -> list[dict]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.dir:
+        return _demo(args, Path(args.dir))
+    # No --dir: a temporary directory, removed afterwards (pass --dir to keep the files).
+    with tempfile.TemporaryDirectory(prefix="kafkalab-cdc-") as work:
+        return _demo(args, Path(work))
+
+
+def _demo(args: argparse.Namespace, work: Path) -> int:
     from kafkalab.cdc.cache import CacheInvalidator, ReadThroughCache, sqlite_row_loader
     from kafkalab.cdc.lake import LakeApplier
     from kafkalab.cdc.shop import SHOP_TABLES, create_shop, random_changes, table_rows
     from kafkalab.cdc.sqlite import SQLiteCapture
     from kafkalab.clients import Admin
 
-    work = Path(args.dir or tempfile.mkdtemp(prefix="kafkalab-cdc-"))
     work.mkdir(parents=True, exist_ok=True)
     db, lake_dir = work / "shop.db", work / "lake"
     create_shop(db, products=args.rows, customers=max(1, args.rows // 4), seed=args.seed)
     with Admin() as admin:
         admin.ensure_topic(args.topic, 3)
-    capture = SQLiteCapture(db, SHOP_TABLES, topic=args.topic)
-    snap = capture.snapshot()
     cache = ReadThroughCache(sqlite_row_loader(db))
     # Both consumers start at the topic's end: they read only what this run publishes.
-    applier = LakeApplier(lake_dir, args.topic, from_beginning=False).ready()
-    invalidator = CacheInvalidator(cache, args.topic, from_beginning=False).ready()
+    with SQLiteCapture(db, SHOP_TABLES, topic=args.topic) as capture, \
+            LakeApplier(lake_dir, args.topic, from_beginning=False) as applier, \
+            CacheInvalidator(cache, args.topic, from_beginning=False) as invalidator:
+        return _run_demo(args, db, lake_dir, capture, applier.ready(), invalidator.ready(),
+                         cache)
+
+
+def _run_demo(args: argparse.Namespace, db: Path, lake_dir: Path, capture, applier,
+              invalidator, cache) -> int:
+    from kafkalab.cdc.cache import sqlite_row_loader
+    from kafkalab.cdc.shop import SHOP_TABLES, random_changes, table_rows
+
+    snap = capture.snapshot()
     warm = [f"products:{i}" for i in range(1, min(args.rows, 10) + 1)]
     for key in warm:
         cache.get(key)
@@ -82,7 +98,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     writer.join()
     stats = capture.run(idle_timeout=0.3, seconds=30)  # what was written last
     published = stats.published
-    capture.close()
     lake_stats = applier.run(max_messages=published, timeout=60)
     inv_stats = invalidator.run(max_messages=published, timeout=60)
     fresh = sum(cache.get(k) == sqlite_row_loader(db)(k) for k in warm)
@@ -104,8 +119,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if failed:
         print(f"the change writer failed: {failed[0]!r}")
         ok = False
-    applier.close()
-    invalidator.close()
     print("OK: the lake equals the source" if ok else "FAILED: the lake differs from the source")
     return 0 if ok else 1
 
@@ -165,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--changes", type=int, default=200, help="random changes in total")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--topic", default=CDC_TOPIC)
-    p.add_argument("--dir", default=None, help="where the database and lake go (a temp dir)")
+    p.add_argument("--dir", default=None,
+                   help="keep the database and lake here (default: a temp dir, removed after)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("capture", help="publish a database's changes, bounded")
