@@ -174,7 +174,11 @@ class ErrorRate(Rule):
 
 
 class DeadLetterRate(Rule):
-    """More than ``max_per_s`` records per second dead-lettered (counter ``dead_letters_total``)."""
+    """More than ``max_per_s`` records per second dead-lettered (counter ``dead_letters_total``).
+
+    ``source`` limits it to the counter labelled ``source=<topic>``; by
+    default every ``dead_letters_total`` series counts, labelled or not.
+    """
 
     name = "dead-letter-rate"
 
@@ -186,7 +190,13 @@ class DeadLetterRate(Rule):
 
     def check(self, registry: Registry, now: float, active: bool) -> Condition:
         labels = {} if self.source is None else {"source": self.source}
-        rate = registry.increase("dead_letters_total", self.window_s, **labels) / self.window_s
+        if self.source is None:
+            # Every source: the unlabelled counter alone would miss source=... ones.
+            total = sum(registry.increase(s.name, self.window_s, **dict(s.labels))
+                        for s in registry.series("dead_letters_total"))
+        else:
+            total = registry.increase("dead_letters_total", self.window_s, **labels)
+        rate = total / self.window_s
         return Condition(rate > self.max_per_s, round(rate, 4), self.max_per_s,
                          _where("dead_letters_total.rate", **labels))
 

@@ -340,6 +340,18 @@ def test_dead_letter_p99_and_broker_rules(reg, clock) -> None:
     assert sorted(manager.active) == ["dead-letter-rate", "p99-above"]
 
 
+def test_dead_letter_rate_counts_every_source_unless_told_one(reg, clock) -> None:
+    everything = ops.DeadLetterRate(max_per_s=0.5, window_s=5)
+    orders = ops.DeadLetterRate(max_per_s=0.5, window_s=5, source="orders")
+    reg.inc("dead_letters_total", 0, source="payments")
+    clock.advance(1)
+    reg.inc("dead_letters_total", 2, source="payments")  # 0.4/s: under the limit alone
+    reg.inc("dead_letters_total", 2, source="orders")
+    cond = everything.check(reg, clock.now(), active=False)
+    assert cond.holds and cond.value == pytest.approx(0.8)
+    assert not orders.check(reg, clock.now(), active=False).holds
+
+
 # -- health report -------------------------------------------------------------
 
 class FakeAdmin:
