@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kafkalab.cdc.consume import ChangeConsumer
-from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
+from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent, record_key
 
 __all__ = ["CacheInvalidator", "ReadThroughCache", "keys_for", "sqlite_row_loader"]
 
@@ -140,8 +140,9 @@ def sqlite_row_loader(db_path: str | os.PathLike) -> Callable[[str], dict[str, A
 
 def keys_for(event: ChangeEvent, *, also: Callable[[dict[str, Any]], Iterable[str]] | None = None
              ) -> set[str]:
-    """The cache keys a change affects: the row's own key, plus ``also(row)`` for
-    the row before *and* after the change.
+    """The cache keys a change affects: the row's own key (and its old key, if an
+    UPDATE changed the primary key), plus ``also(row)`` for the row before *and*
+    after the change.
 
     >>> e = ChangeEvent.update("products", {"id": 7, "category": "books"},
     ...                        {"id": 7, "category": "games"}, key={"id": 7}, position=9,
@@ -152,6 +153,9 @@ def keys_for(event: ChangeEvent, *, also: Callable[[dict[str, Any]], Iterable[st
     ['category:books', 'category:games', 'products:7']
     """
     keys = {event.record_key}
+    if event.before is not None:
+        # An UPDATE may change the primary key itself: the old key is stale too.
+        keys.add(record_key(event.table, {c: event.before.get(c) for c in event.key}))
     if also is not None:
         for image in (event.before, event.after):
             if image is not None:

@@ -38,7 +38,7 @@ import logging
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,24 @@ def _column(values: list[Any]) -> Any:
         # Mixed types in one column (e.g. 7 and "7"): keep them as text rather
         # than lose the batch. DuckDB unifies the files' types when reading.
         return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _with_key_moves(events: Iterable[ChangeEvent]) -> Iterator[tuple[ChangeEvent, bool]]:
+    """``(event, derived)``: the events, each UPDATE that changed the primary key
+    preceded by a derived DELETE of the old key.
+
+    ``UPDATE products SET id = 9 WHERE id = 1`` arrives as one UPDATE keyed
+    ``products:9``; without the DELETE, row 1 would stay in the lake for good.
+    Debezium emits the same pair. The DELETE takes the UPDATE's position, so
+    the per-key dedupe still orders it against every other change of row 1.
+    """
+    for e in events:
+        if e.operation == "UPDATE" and e.before is not None:
+            old_key = {c: e.before.get(c) for c in e.key}
+            if old_key != e.key:
+                yield ChangeEvent.delete(e.table, e.before, key=old_key, position=e.position,
+                                         timestamp=e.timestamp, source=e.source), True
+        yield e, False
 
 
 class Lake:
@@ -133,20 +151,20 @@ class Lake:
         """
         by_table: dict[str, list[ChangeEvent]] = defaultdict(list)
         fresh: dict[str, int] = {}
-        for e in events:
+        applied = 0
+        for e, derived in _with_key_moves(events):
             latest = self.latest_positions(e.table)
             seen = max(latest.get(e.record_key, -1), fresh.get(e.record_key, -1))
             if e.position <= seen:
                 continue  # already applied, or older than what is applied
             fresh[e.record_key] = e.position
             by_table[e.table].append(e)
-        applied = 0
+            applied += not derived  # count the changes we were given, not the derived ones
         for table, changes in by_table.items():
             self._write(table, changes)
             latest = self.latest_positions(table)
             for e in changes:
                 latest[e.record_key] = max(latest.get(e.record_key, -1), e.position)
-            applied += len(changes)
         return applied
 
     def _write(self, table: str, changes: Sequence[ChangeEvent]) -> Path:

@@ -219,3 +219,24 @@ def test_an_invalidation_during_a_load_is_not_lost() -> None:
     assert "products:1" not in cache          # not cached: it may be stale
     assert cache.get("products:1") == {"price": 12} and cache.misses == 2
     assert cache.get("products:1") == {"price": 12} and cache.hits == 1
+
+
+def test_an_update_of_the_primary_key_moves_the_row_in_the_lake_and_the_cache(
+        tmp_path, shop_db, memory_producer) -> None:
+    cap = cdc.SQLiteCapture(shop_db, tables=["products"], producer=memory_producer)
+    cap.snapshot()
+    with sqlite3.connect(shop_db) as con:
+        con.execute("UPDATE products SET id = 900 WHERE id = 1")   # the key itself changes
+        con.execute("UPDATE products SET price = 1 WHERE id = 900")
+    con.close()
+    lake = cdc.Lake(tmp_path / "lake")
+    events = []
+    while batch := cap.poll_once():
+        events += batch
+        lake.apply(batch)
+    cap.close()
+    assert _sorted(lake.rows("products")) == table_rows(shop_db, "products")
+    assert not any(r["id"] == 1 for r in lake.rows("products"))
+    assert cdc.Lake(lake.root).apply(events) == 0          # re-delivery still changes nothing
+    move = events[-2]
+    assert move.key == {"id": 900} and cdc.keys_for(move) == {"products:900", "products:1"}

@@ -120,3 +120,14 @@ def test_the_lake_equals_the_source_after_random_changes(source, tmp_path) -> No
         lake.apply(events)
     table = source.capture.tables[0].rpartition(".")[2]
     assert [tuple(r.values()) for r in lake.rows(table)] == source.rows()
+
+
+def test_an_update_of_the_primary_key_moves_the_row(source, tmp_path) -> None:
+    source.run("INSERT INTO {t} VALUES (1, 'bolt', 10)", "INSERT INTO {t} VALUES (2, 'nut', 5)")
+    source.run("UPDATE {t} SET id = 7 WHERE id = 1")
+    lake = cdc.Lake(tmp_path / "lake")
+    while events := source.capture.poll_once():
+        lake.apply(events)
+    table = source.capture.tables[0].rpartition(".")[2]
+    assert [tuple(r.values()) for r in lake.rows(table)] == source.rows() == [
+        (2, "nut", 5), (7, "bolt", 10)]
