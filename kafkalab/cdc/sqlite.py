@@ -15,13 +15,15 @@ lets consumers drop the copies.
 
 >>> import sqlite3, tempfile, os
 >>> db = os.path.join(tempfile.mkdtemp(), "shop.db")
->>> with sqlite3.connect(db) as con:
+>>> with sqlite3.connect(db) as con:   # `with` commits; it does not close (below)
 ...     _ = con.execute("CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price REAL)")
+>>> con.close()
 >>> capture = SQLiteCapture(db, tables=["products"], producer=None)
 >>> capture.install()
 >>> with sqlite3.connect(db) as con:
 ...     _ = con.execute("INSERT INTO products VALUES (1, 'Laptop', 1500)")
 ...     _ = con.execute("UPDATE products SET price = 1400 WHERE id = 1")
+>>> con.close()
 >>> [(e.operation, e.before, e.after) for e in capture.pending()]  # doctest: +NORMALIZE_WHITESPACE
 [('INSERT', None, {'id': 1, 'name': 'Laptop', 'price': 1500.0}),
  ('UPDATE', {'id': 1, 'name': 'Laptop', 'price': 1500.0}, {'id': 1, 'name': 'Laptop', 'price': 1400.0})]
