@@ -119,10 +119,11 @@ def test_slow_consumer_lag_alert_fires_once_and_clears():
     assert r.ok, r
 
 
-def test_unreachable_broker_gives_a_clear_error_within_the_configured_bound():
+def test_unreachable_broker_gives_a_clear_error_naming_the_address():
+    # How long it waited is reported in the facts, never asserted (no timed assertions).
     r = ops.chaos.broker_unreachable(timeout_ms=500, with_health=False)
-    assert "no Kafka broker answered at 127.0.0.1:" in r.facts["error"]
-    assert r.facts["configured bound (ms)"] == 500
+    assert f"no Kafka broker answered at {r.facts['address']}" in r.facts["error"]
+    assert "KAFKA_BROKERS=" in r.facts["error"]  # says what to check
     assert r.ok, r
 
 
