@@ -158,7 +158,9 @@ class Dashboard:
             hist = self.registry.histogram("processing_seconds", handler=self.handler)
             if hist.count:
                 self._p99 = (self._p99 + [(now, hist.percentile(99) * 1000)])[-self.keep:]
-            lags = {f"{dict(s.labels)['topic']}[{dict(s.labels)['partition']}]": s
+            # A gauge set by hand may lack a label: draw it as "?" rather than fail
+            # every redraw with a KeyError.
+            lags = {f"{dict(s.labels).get('topic', '?')}[{dict(s.labels).get('partition', '?')}]": s
                     for s in self.registry.series("consumer_lag")}
             for name in sorted(set(lags) - set(self._lag_traces)):
                 self.figure.add_trace(go.Scatter(x=[], y=[], name=name, mode="lines"),

@@ -451,3 +451,10 @@ def test_a_background_sampler_can_redraw_the_dashboard_while_metrics_change(reg)
     assert sampler.errors == [] and sampler.samples == 50 and not sampler.running
     assert {t.name: t.y[-1] for t in board.figure.data[2:]} == {"t[0]": 198, "t[1]": 199,
                                                                 "t[2]": 197}
+
+
+def test_dashboard_draws_a_lag_gauge_set_without_a_topic_label(reg) -> None:
+    board = ops.Dashboard(reg, handler="h")
+    reg.set("consumer_lag", 12, group="billing", partition="0")  # as in the metrics docs
+    board.refresh()
+    assert [t.name for t in board.figure.data][2:] == ["?[0]"]
