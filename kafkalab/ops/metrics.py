@@ -137,6 +137,12 @@ class Series:
     labels: Labels
     kind: str
     points: collections.deque[tuple[float, float]] = field(repr=False)
+    dropped: bool = field(default=False, repr=False)  # older samples fell off the bounded deque
+
+    def append(self, t: float, value: float) -> None:
+        if len(self.points) == self.points.maxlen:
+            self.dropped = True
+        self.points.append((t, value))
 
     @property
     def latest(self) -> float | None:
@@ -230,13 +236,13 @@ class Registry:
     def set(self, name: str, value: float, **labels: Any) -> None:
         """Record the current value of a gauge (lag, a rate, a queue size)."""
         with self._lock:
-            self._get(name, self._labels(labels), "gauge").points.append((self.now(), float(value)))
+            self._get(name, self._labels(labels), "gauge").append(self.now(), float(value))
 
     def inc(self, name: str, by: float = 1, **labels: Any) -> None:
         """Add to a counter (it only goes up; rates come from its differences)."""
         with self._lock:
             series = self._get(name, self._labels(labels), "counter")
-            series.points.append((self.now(), (series.latest or 0.0) + by))
+            series.append(self.now(), (series.latest or 0.0) + by)
 
     def histogram(self, name: str, **labels: Any) -> Histogram:
         """The histogram ``name`` with these labels (created on first use)."""
@@ -299,7 +305,7 @@ class Registry:
             before = [v for t, v in points if t < start]
             if before:
                 base = before[-1]
-            elif len(points) == self.keep:
+            elif series.dropped:
                 base = points[0][1]  # older samples were dropped: count from the oldest kept
             else:
                 base = 0.0

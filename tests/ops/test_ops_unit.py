@@ -163,6 +163,16 @@ def test_counter_rate_over_a_window(reg: ops.Registry, clock: FakeClock) -> None
     assert reg.rate("nothing_total", 10) == 0.0
 
 
+def test_increase_counts_from_zero_until_samples_are_dropped(clock: FakeClock) -> None:
+    reg = ops.Registry(now=clock.now, keep=3)
+    for _ in range(3):  # exactly `keep` samples, none dropped yet: 5 + 5 + 5 from zero
+        reg.inc("records_total", 5)
+        clock.advance(1)
+    assert reg.increase("records_total", 60) == 15
+    reg.inc("records_total", 5)  # the first sample (5) falls off: count from the oldest kept
+    assert reg.increase("records_total", 60) == 10
+
+
 def test_frame_has_one_row_per_sample_with_labels(reg: ops.Registry, clock: FakeClock) -> None:
     reg.set("consumer_lag", 3, partition=0)
     clock.advance(1)
