@@ -94,13 +94,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     sim = _simulation(args)
-    readings = []
+    readings, rejected = [], 0
     for r in sim.readings():
         try:
             readings.append(validate(r))
         except InvalidReading:
-            pass
-    print(f"simulated {sim.summary()}\n\nanomaly detectors (score before learn, per device):")
+            rejected += 1  # the pipeline would dead-letter these; here they are counted
+    print(f"simulated {sim.summary()}; {rejected} records rejected by validation")
+    print("\nanomaly detectors (score before learn, per device):")
     for report in compare(readings, sim.anomalies):
         print(" ", report)
     report = evaluate(readings)
