@@ -108,3 +108,10 @@ def test_invalidation_keys_accepts_before_and_after_categories() -> None:
 ])
 def test_invalidation_keys_rejects_wrong_answers(answer, says) -> None:
     assert says in failing(check_invalidation_keys, answer)
+
+
+def test_record_key_names_the_value_that_is_not_text() -> None:
+    # Text for products, a tuple for customers: the message must show the tuple.
+    says = failing(check_record_key, lambda e: e["table"] + ":" + str(e["key"]["id"])
+                   if e["table"] != "customers" else ("customers", e["key"]["id"]))
+    assert "('customers', 'CUST-001')" in says and "a record key is a string" in says
