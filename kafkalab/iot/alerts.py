@@ -92,7 +92,8 @@ class ThresholdAlerter:
                  cooldown_s: float = 600) -> None:
         self.thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
         self.cooldown_ms = int(cooldown_s * 1000)
-        self._armed: dict[tuple[str, str], bool] = {}
+        # The side ("high" or "low") of the excursion an armed alarm is on.
+        self._armed: dict[tuple[str, str], str | None] = {}
         self._last: dict[tuple[str, str], int] = {}
         self.alerts: list[Alert] = []
         self.suppressed = 0
@@ -104,14 +105,18 @@ class ThresholdAlerter:
             return None
         key = (reading.device_id, reading.type)
         v = reading.value
-        if self._armed.get(key):
-            # Hysteresis: stay armed until the value is back well inside.
+        side = "high" if v > th.high else "low" if v < th.low else None
+        armed = self._armed.get(key)
+        if armed is not None:
+            # Hysteresis: stay armed until the value is back well inside. A jump
+            # straight past the *other* limit is a new excursion, not the same one.
             if th.clear_lower < v < th.clear_high:
-                self._armed[key] = False
+                self._armed[key] = None
+            if side is None or side == armed:
+                return None
+        if side is None:
             return None
-        if th.low <= v <= th.high:
-            return None
-        self._armed[key] = True
+        self._armed[key] = side
         last = self._last.get(key)
         if last is not None and 0 <= reading.timestamp_ms - last < self.cooldown_ms:
             self.suppressed += 1

@@ -279,3 +279,12 @@ def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
     with pytest.raises(RuntimeError, match="broker refused"):
         pipeline.process(msgs)
     assert pipeline._producer.topics == ["alerts"]
+
+
+def test_a_jump_from_above_high_to_below_low_is_a_new_alert() -> None:
+    alerter = iot.ThresholdAlerter({"pressure": iot.Threshold(high=700, clear=650, low=150,
+                                                              clear_low=200)}, cooldown_s=0)
+    fired = [alerter.observe(reading(v, T0 + i * 60_000, kind="pressure"))
+             for i, v in enumerate([400, 750, 720, 100, 120, 400, 760])]
+    assert [a is not None for a in fired] == [False, True, False, True, False, False, True]
+    assert [a.value for a in fired if a] == [750, 100, 760]
