@@ -271,18 +271,20 @@ def simulate(devices: int | Iterable[Device] = 12, minutes: float = 240, *,
 
 
 def publish(sim: Simulation | Iterable[tuple[str, Any]], producer: Any, topic: str) -> int:
-    """Send the records, keyed by ``deviceId`` (bytes as they are); return how many.
+    """Send the records, keyed by ``deviceId`` (bytes as they are); return how many
+    the broker acknowledged (all of them, or this raises).
 
     The key keeps each device's readings on one partition, in send order.
     """
-    n = 0
+    futures = []
     records = sim.records if isinstance(sim, Simulation) else sim
     for key, value in records:
         if isinstance(value, bytes):
             # Not JSON on purpose: bypass the JSON serializer.
-            producer.raw.send(topic, value=value, key=key.encode())
+            futures.append(producer.raw.send(topic, value=value, key=key.encode()))
         else:
-            producer.send(topic, value, key=key)
-        n += 1
+            futures.append(producer.send(topic, value, key=key))
     producer.flush()
-    return n
+    for f in futures:
+        f.get(timeout=30)  # flush() returns even when a send failed; get() raises
+    return len(futures)
