@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.n
     work = Path(tempfile.mkdtemp(prefix="bench-cdc-"))
+    try:
+        return _run(args, n, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # also when a check fails
+
+
+def _run(args: argparse.Namespace, n: int, work: Path) -> int:
 
     def row(name: str, seconds: float, count: int = n) -> dict:
         return {"name": name, "n": count, "seconds": round(seconds, 4), "per_s": count / seconds}
@@ -120,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     path = record("cdc", {"n": n, "broker": ",".join(bootstrap_servers())}, writes + pub + app,
                   args.results_dir)
     print(f"results appended to {path}")
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
