@@ -1,5 +1,6 @@
-"""PostgreSQL capture through wal2json, against a throwaway cluster (skipped, with the
-packages to install, when PostgreSQL is absent; CI installs them)."""
+"""PostgreSQL capture through wal2json, against a throwaway cluster (skipped, naming the
+packages to install, when PostgreSQL is absent; under `make test` as root, as in CI,
+scripts/install-system-deps.sh installs them and their absence fails)."""
 
 from __future__ import annotations
 
