@@ -17,9 +17,17 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def raw_consume(topic: str, n: int) -> int:
+def raw_consume(topic: str, n: int, *, tolerate_invalid: bool = False,
+                timeout: float = 600.0) -> int:
     """The consume baseline of every benchmark: bare kafka-python reads ``n`` JSON
-    records of ``topic`` (assign every partition, seek to the beginning, decode)."""
+    records of ``topic`` (assign every partition, seek to the beginning, decode).
+
+    ``tolerate_invalid`` counts a record that is not JSON instead of stopping (the
+    IoT simulator sends some on purpose). Bounded by ``timeout`` seconds, so a
+    missing record fails the benchmark instead of hanging it.
+    """
+    import time
+
     from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
 
@@ -27,16 +35,25 @@ def raw_consume(topic: str, n: int) -> int:
 
     c = KafkaConsumer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
                       enable_auto_commit=False)
-    tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
-    c.assign(tps)
-    c.seek_to_beginning(*tps)
-    got = 0
-    while got < n:
-        for records in c.poll(timeout_ms=1000).values():
-            for r in records:
-                json.loads(r.value)
-                got += 1
-    c.close()
+    try:
+        tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        got = 0
+        deadline = time.monotonic() + timeout
+        while got < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"read {got} of {n} records from {topic} in {timeout:.0f} s")
+            for records in c.poll(timeout_ms=1000).values():
+                for r in records:
+                    try:
+                        json.loads(r.value)
+                    except ValueError:
+                        if not tolerate_invalid:
+                            raise
+                    got += 1
+    finally:
+        c.close()
     return got
 
 
