@@ -7,6 +7,7 @@ machine. Each run appends one JSON line to ``bench/results/<name>.jsonl``.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import platform
@@ -55,6 +56,15 @@ def raw_consume(topic: str, n: int, *, tolerate_invalid: bool = False,
     finally:
         c.close()
     return got
+
+
+def bench_parser(doc: str, n: int, n_help: str | None = None) -> argparse.ArgumentParser:
+    """The options every benchmark takes: ``--n`` records and ``--results-dir``
+    (the first paragraph of the script's docstring is its description)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=n, help=n_help)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    return parser
 
 
 class Timer:

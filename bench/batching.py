@@ -16,13 +16,12 @@ appended to bench/results/batching.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, record, table  # noqa: E402
+from _common import bench_parser, record, table  # noqa: E402
 
 from kafkalab import measure  # noqa: E402
 from kafkalab.clients import Admin  # noqa: E402
@@ -42,10 +41,8 @@ SETTINGS: dict[str, dict] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20000, help="orders per setting")
+    parser = bench_parser(__doc__, 20000, "orders per setting")
     parser.add_argument("--partitions", type=int, default=3)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     topic = f"bench-batching-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,6 @@ appended to bench/results/clients.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -19,7 +18,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
+from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafka import KafkaProducer  # noqa: E402
 
@@ -93,9 +92,7 @@ def confluent_consume(topic: str, n: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser = bench_parser(__doc__, 20000)
     args = parser.parse_args(argv)
     values = payloads(args.n)
     clients = [("raw kafka-python", raw_produce, raw_consume),

@@ -21,14 +21,13 @@ Results are appended to bench/results/iot.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
+from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
@@ -131,9 +130,7 @@ def pipeline_from_topic(topic: str, n: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser = bench_parser(__doc__, 20000)
     args = parser.parse_args(argv)
     n = args.n
     recs = records_for(n)

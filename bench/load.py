@@ -22,7 +22,6 @@ appended to bench/results/load.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -31,7 +30,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
+from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafka import KafkaProducer  # noqa: E402
 
@@ -58,9 +57,7 @@ def raw_produce(topic: str, n: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=5000)
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser = bench_parser(__doc__, 5000)
     args = parser.parse_args(argv)
     n = args.n
     rows = []

@@ -22,7 +22,6 @@ appended to bench/results/orders.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import statistics
@@ -36,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, record  # noqa: E402
+from _common import bench_parser, record  # noqa: E402
 
 import httpx  # noqa: E402
 
@@ -151,9 +150,7 @@ def separate_processes(n: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=300, help="orders (and round trips)")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser = bench_parser(__doc__, 300, "orders (and round trips)")
     parser.add_argument("--skip-processes", action="store_true",
                         help="skip the separate-processes run")
     args = parser.parse_args(argv)

@@ -23,7 +23,6 @@ dependency). Results are appended to bench/results/windows.jsonl.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import uuid
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, Timer, raw_consume, record, table  # noqa: E402
+from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafkalab import windows  # noqa: E402
 from kafkalab.testing import seeded  # noqa: E402
@@ -133,10 +132,8 @@ def end_to_end(orders: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=100_000)
+    parser = bench_parser(__doc__, 100_000)
     parser.add_argument("--no-broker", action="store_true", help="only the in-process part")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     orders = make_orders(args.n)
     print(f"{args.n:,} orders, 50 customers, 10 % up to 30 s late")
