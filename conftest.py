@@ -1,9 +1,10 @@
 """Test-run set-up shared by tests, doctests and notebooks.
 
-When ``KAFKA_BROKERS`` is unset, the run gets an embedded broker of its own
-(its own state directory, so a broker left running by ``make lab`` is not
-disturbed), started once before the first test and stopped after the last.
-Notebook kernels started by nbval inherit the environment and find it.
+When ``KAFKA_BROKERS`` is unset, the run gets a local Apache Kafka broker of
+its own (a fresh state directory, so a broker left running by ``make lab`` is
+not disturbed; the downloaded jars are shared), started once before the first
+test and stopped after the last. Notebook kernels started by nbval inherit the
+environment and find it.
 """
 
 from __future__ import annotations

