@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make lab    create the environment, start the embedded broker, open JupyterLab
+#   make lab    create the environment, start Apache Kafka, open JupyterLab
 #   make test   create the environment and run every test, notebooks included
 # Options: make lab NO_BROWSER=1 PORT=8889
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 lab: env
 	$(VENV)/bin/kafkalab lab --port $(PORT) $(if $(NO_BROWSER),--no-browser,)
 
-# Every test: unit, integration (against the embedded broker), doctests and
+# Every test: unit, integration (against the local Apache Kafka), doctests and
 # every notebook under nbval. Things the tests need beyond Python come from
 # scripts/install-system-deps.sh (run only where they are missing).
 # As root (CI), system-deps can install everything, so a test whose tool is
