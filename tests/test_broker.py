@@ -95,6 +95,16 @@ def test_another_process_finds_the_running_broker(shared_private):
     assert out.stdout.split() == [info.bootstrap, "False"]
 
 
+def test_two_processes_starting_at_once_start_one_broker(private):
+    code = "from kafkalab import broker; i, s = broker.up(); print(i.nodes[0].pid, s)"
+    env = {**os.environ, "KAFKALAB_STATE_DIR": str(private)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env=env) for _ in range(2)]
+    answers = sorted(p.communicate(timeout=180)[0].split() for p in procs)
+    assert answers[0][0] == answers[1][0]                 # one PID
+    assert [a[1] for a in answers] == ["False", "True"]   # one of them started it
+
+
 def test_stop_node_of_an_unknown_node_is_a_clear_error(shared_private):
     with pytest.raises(broker.BrokerError, match="node 7 does not exist"):
         broker.stop_node(7, nodes=1)
