@@ -195,10 +195,16 @@ def cmd_lab(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
-    if get_settings().embedded:
-        with broker.running() as info:
-            print(f"embedded broker at {info.bootstrap}. {broker.MEMORY_ONLY_NOTICE}")
+    if get_settings().local:
+        # The lab owns the local broker only if it started it; one already
+        # running (another terminal's) is shared and left running.
+        info, started = broker.up()
+        try:
+            print(f"local Apache Kafka broker at {info.bootstrap}")
             return subprocess.call(cmd)
+        finally:
+            if started:
+                broker.down()
     return subprocess.call(cmd)
 
 
@@ -269,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pretty", dest="pretty", action="store_false")
     p.set_defaults(func=cmd_consume)
 
-    p = sub.add_parser("lab", help="start the embedded broker and JupyterLab on the course")
+    p = sub.add_parser("lab", help="start a local Kafka broker and JupyterLab on the course")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)

@@ -7,9 +7,9 @@ elsewhere works here unchanged.
 >>> s = Settings.from_env({"KAFKA_BROKERS": "localhost:9092, localhost:9093"})
 >>> s.brokers
 ('localhost:9092', 'localhost:9093')
->>> s.embedded
+>>> s.local
 False
->>> Settings.from_env({}).embedded
+>>> Settings.from_env({}).local
 True
 >>> Settings.from_env({"LOG_LEVEL": "loud"})
 Traceback (most recent call last):
@@ -42,8 +42,9 @@ class Settings:
     Parameters
     ----------
     brokers
-        Bootstrap servers as ``host:port`` strings, or ``None`` for the embedded
-        broker (``KAFKA_BROKERS`` unset or empty).
+        Bootstrap servers as ``host:port`` strings, or ``None`` when
+        ``KAFKA_BROKERS`` is unset or empty: kafkalab then runs a local Apache
+        Kafka broker.
     client_id
         ``KAFKA_CLIENT_ID``: shows up in broker logs and metrics.
     group_id
@@ -58,8 +59,8 @@ class Settings:
     log_level: str = "info"
 
     @property
-    def embedded(self) -> bool:
-        """True when no ``KAFKA_BROKERS`` is given and the embedded broker is used."""
+    def local(self) -> bool:
+        """True when ``KAFKA_BROKERS`` is unset: kafkalab runs a local Apache Kafka broker."""
         return self.brokers is None
 
     @property

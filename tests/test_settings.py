@@ -3,16 +3,16 @@ import pytest
 from kafkalab.settings import Settings, SettingsError
 
 
-def test_defaults_use_the_embedded_broker_and_course_names():
+def test_defaults_use_a_local_broker_and_course_names():
     s = Settings.from_env({})
-    assert s.embedded and s.brokers is None
+    assert s.local and s.brokers is None
     assert (s.client_id, s.group_id, s.log_level) == ("exercise-app", "exercise-group", "info")
 
 
 def test_brokers_are_split_and_trimmed():
     s = Settings.from_env({"KAFKA_BROKERS": " localhost:9092,localhost:9093 ,localhost:9094,"})
     assert s.brokers == ("localhost:9092", "localhost:9093", "localhost:9094")
-    assert not s.embedded
+    assert not s.local
 
 
 @pytest.mark.parametrize("raw", ["localhost", "localhost:0", "localhost:70000", "a b:9092", "host:port"])

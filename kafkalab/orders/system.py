@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafkalab.clients import Admin, Producer
+from kafkalab.clients import Admin, Producer, bootstrap_servers
 from kafkalab.orders.analytics import AnalyticsService
 from kafkalab.orders.catalog import order_total
 from kafkalab.orders.events import Event, Topics, new_event
@@ -47,19 +47,16 @@ SERVICES: dict[str, type[Service]] = {
 
 
 def default_data_dir(prefix: str = "", settings: Settings | None = None) -> Path:
-    """Where the services keep their SQLite stores.
+    """Where the services keep their SQLite stores: one folder per cluster.
 
-    With the embedded broker the folder is named after the broker instance:
-    a new broker has lost every event, so its services must start empty too.
+    Kafka keeps the events across broker restarts, so the stores built from
+    them are kept too, in a folder named after the bootstrap servers.
     """
     from kafkalab import broker
 
     settings = settings or get_settings()
     base = broker.state_dir() / "orders"
-    if settings.embedded:
-        info = broker.ensure()
-        return base / f"{prefix or 'default-'}{info.port}-{int(info.started_at)}"
-    return base / f"{prefix or 'default-'}{'_'.join(settings.brokers or ())}".replace(":", "_")
+    return base / f"{prefix or 'default-'}{'_'.join(bootstrap_servers(settings))}".replace(":", "_")
 
 
 @dataclass
