@@ -243,9 +243,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
     if get_settings().local:
+        # The lab owns the local broker only if it started it; one already
+        # running (another terminal's) is shared and left running.
         with broker.running() as info:
-            print(f"Apache Kafka {info.version} at {info.bootstrap} (data in {info.folder}; "
-                  "it stops with JupyterLab)")
+            print(f"Apache Kafka {info.version} at {info.bootstrap} (data in {info.folder})")
             return subprocess.call(cmd)
     return subprocess.call(cmd)
 

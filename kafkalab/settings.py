@@ -42,8 +42,9 @@ class Settings:
     Parameters
     ----------
     brokers
-        Bootstrap servers as ``host:port`` strings, or ``None`` for the local
-        Apache Kafka broker that kafkalab runs (``KAFKA_BROKERS`` unset or empty).
+        Bootstrap servers as ``host:port`` strings, or ``None`` when
+        ``KAFKA_BROKERS`` is unset or empty: kafkalab then runs a local Apache
+        Kafka broker.
     client_id
         ``KAFKA_CLIENT_ID``: shows up in broker logs and metrics.
     group_id
@@ -59,7 +60,7 @@ class Settings:
 
     @property
     def local(self) -> bool:
-        """True when no ``KAFKA_BROKERS`` is given: kafkalab runs a local Apache Kafka broker."""
+        """True when ``KAFKA_BROKERS`` is unset: kafkalab runs a local Apache Kafka broker."""
         return self.brokers is None
 
     @property

@@ -3,7 +3,7 @@ import pytest
 from kafkalab.settings import Settings, SettingsError
 
 
-def test_defaults_use_the_embedded_broker_and_course_names():
+def test_defaults_use_a_local_broker_and_course_names():
     s = Settings.from_env({})
     assert s.local and s.brokers is None
     assert (s.client_id, s.group_id, s.log_level) == ("exercise-app", "exercise-group", "info")

@@ -1,13 +1,13 @@
 """Producers, consumers and admin calls over kafka-python, ready for any broker.
 
 Every later week builds on these: they read the brokers from ``KAFKA_BROKERS``
-(or start the embedded one), encode values as JSON, and handle the embedded
-broker's quirks once, here, so the same code runs on a real 3-broker cluster.
+(or start a local Apache Kafka broker), encode values as JSON, and bound every
+wait, so the same code runs on one local broker and on a 3-broker cluster.
 """
 
 from kafkalab.clients.admin import Admin, PartitionLag, TopicInfo, UnknownTopicError
 from kafkalab.clients.connection import BrokerUnavailable, bootstrap_servers
-from kafkalab.clients.consumer import Consumer, StuckGroupError
+from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC, DeadLetterQueue, dead_letter_record
 from kafkalab.clients.loop import ConsumerLoop, LoopStats, run
 from kafkalab.clients.message import Message
@@ -38,7 +38,6 @@ __all__ = [
     "Producer",
     "RetriesExhausted",
     "SerializationError",
-    "StuckGroupError",
     "TopicInfo",
     "TransientError",
     "UnknownTopicError",

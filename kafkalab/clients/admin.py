@@ -1,19 +1,12 @@
-"""Topics, offsets, consumer groups and lag.
+"""Topics, offsets, consumer groups and lag, over kafka-python's admin client.
 
-Works the same against the embedded broker and a real cluster. Two embedded
-broker quirks are handled here, once:
-
-* its ListOffsets("latest") answer is wrong after batched sends (it returns the
-  last batch's first offset + 1), so :meth:`Admin.end_offsets` reads the *high
-  watermark* from a real Fetch instead, which is right on every broker;
-* it answers DescribeGroups with permission bits kafka-python does not know, so
-  :meth:`Admin.describe_group` skips decoding them.
+The same calls work on the local broker and on a cluster named in
+``KAFKA_BROKERS``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +62,7 @@ class PartitionLag:
 
 
 class Admin:
-    """Administrative calls, with the broker's quirks handled.
+    """Administrative calls: topics, offsets, groups and lag.
 
     The connection is opened on first use. Use as a context manager or call
     :meth:`close`.
@@ -87,9 +80,6 @@ class Admin:
                 self._raw = KafkaAdminClient(**client_config(self.settings))
             except UNREACHABLE as exc:
                 raise unavailable(self.settings, exc) from exc
-            # Tansu sets all 32 authorized-operation bits; kafka-python only knows
-            # bits 0-14 and raises ValueError decoding the rest. We never use them.
-            self._raw._process_acl_operations = lambda obj: obj
         return self._raw
 
     def close(self) -> None:
@@ -116,10 +106,10 @@ class Admin:
                      config: dict[str, str] | None = None) -> bool:
         """Create the topic unless it exists; return True if this call created it.
 
-        ``replication_factor`` defaults to ``min(3, brokers)``: 1 on the embedded
-        broker, 3 on the compose cluster. An existing topic with fewer
+        ``replication_factor`` defaults to ``min(3, brokers)``: 1 on a single
+        local broker, 3 on the compose cluster. An existing topic with fewer
         partitions is left alone with a warning: adding partitions changes
-        which partition a key maps to, and the embedded broker cannot do it.
+        which partition a key maps to, so it is a decision to take on purpose.
         """
         rf = replication_factor or min(3, self.broker_count())
         try:
@@ -168,39 +158,14 @@ class Admin:
     # -- offsets ---------------------------------------------------------
 
     def end_offsets(self, partitions: str | Iterable[TopicPartition],
-                    timeout: float = 5.0) -> dict[TopicPartition, int]:
-        """The next offset to be written on each partition (the high watermark).
-
-        Read from a Fetch response, not ListOffsets, because the embedded
-        broker's ListOffsets("latest") undercounts after batched sends. Its
-        answer is still a valid lower bound, so we fetch from there: one small
-        read per partition, on any broker.
-        """
+                    timeout: float = 10.0) -> dict[TopicPartition, int]:
+        """The next offset to be written on each partition (the high watermark), by ListOffsets."""
         tps = self.partitions(partitions) if isinstance(partitions, str) else list(partitions)
         if not tps:
             return {}
-        consumer = KafkaConsumer(**client_config(self.settings, enable_auto_commit=False,
-                                                 fetch_max_wait_ms=50, max_poll_records=1))
+        consumer = KafkaConsumer(**client_config(self.settings, enable_auto_commit=False))
         try:
-            consumer.assign(tps)
-            lower = consumer.end_offsets(tps)
-            for tp in tps:
-                consumer.seek(tp, lower[tp])
-            deadline = time.monotonic() + timeout
-            while True:
-                high = {tp: consumer.highwater(tp) for tp in tps}
-                missing = [tp for tp, hw in high.items() if hw is None]
-                if not missing:
-                    return high
-                if time.monotonic() > deadline:
-                    # Nothing fetched from these at all; only an empty partition
-                    # can answer nothing, and then the lower bound (0) is right.
-                    log.debug("no high watermark for %s; using ListOffsets", missing)
-                    return {tp: high[tp] if high[tp] is not None else lower[tp] for tp in tps}
-                # Reading a record moves the position; move it back so the next
-                # fetch of that partition reports a fresh high watermark too.
-                for tp in consumer.poll(timeout_ms=100):
-                    consumer.seek(tp, lower[tp])
+            return consumer.end_offsets(tps, timeout_ms=int(timeout * 1000))
         finally:
             consumer.close()
 
@@ -221,7 +186,7 @@ class Admin:
     # -- groups ----------------------------------------------------------
 
     def groups(self) -> list[str]:
-        """Group ids the cluster knows (the embedded broker lists only groups with commits)."""
+        """Group ids the cluster knows."""
         return sorted(g["group_id"] for g in self.raw.list_groups())
 
     def group_offsets(self, group: str) -> dict[TopicPartition, int]:

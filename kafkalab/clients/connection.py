@@ -1,8 +1,7 @@
 """Where the brokers are, and the settings every client shares.
 
-This is the one place that decides between the embedded broker and a real
-cluster, and the one place that knows the embedded broker's quirks that depend
-on settings (see ``docs/embedded-broker.md``).
+This is the one place that decides between the local broker kafkalab runs
+(``KAFKA_BROKERS`` unset) and a cluster named in ``KAFKA_BROKERS``.
 """
 
 from __future__ import annotations
@@ -36,11 +35,11 @@ class BrokerUnavailable(ConnectionError):
 
 
 def bootstrap_servers(settings: Settings | None = None) -> list[str]:
-    """``KAFKA_BROKERS`` as a list, or the embedded broker (started if needed)."""
+    """``KAFKA_BROKERS`` as a list, or the local broker (started if needed)."""
     settings = settings or get_settings()
     if settings.brokers:
         return list(settings.brokers)
-    return [broker.ensure().bootstrap]
+    return broker.ensure().bootstrap.split(",")
 
 
 def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -56,25 +55,22 @@ def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 
 def group_config(settings: Settings) -> dict[str, Any]:
-    """Consumer-group timing that suits the broker in use.
+    """Consumer-group timing: a 6 s session with a heartbeat every second.
 
-    The embedded broker holds every JoinGroup for about half the session
-    timeout (23 s with kafka-python's default of 45 s). Real Kafka accepts
-    6 s at the lowest by default (``group.min.session.timeout.ms``), so 6 s is
-    used there (a 3 s join on the embedded broker). Against the embedded broker
-    alone we go down to 2 s: joins take 1 s, and a member that crashed is
-    replaced within about 4 s.
+    kafka-python's default session is 45 s, so a crashed member keeps its
+    partitions for 45 s before the group moves them. 6 s is the lowest Apache
+    Kafka accepts by default (``group.min.session.timeout.ms``), and a heartbeat
+    every second (at most a third of the session, as Kafka advises) lets the
+    group notice a rebalance within about a second. The same on every broker.
     """
-    if settings.local:
-        return {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
     return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
 def unavailable(settings: Settings, exc: BaseException) -> BrokerUnavailable:
     """A :class:`BrokerUnavailable` that says where we looked and what to do."""
-    where = ",".join(settings.brokers) if settings.brokers else "the embedded broker"
+    where = ",".join(settings.brokers) if settings.brokers else "the local broker"
     hint = ("check that the cluster is up (docker compose -f compose/docker-compose.yml ps) "
-            "or unset KAFKA_BROKERS to use the embedded broker"
+            "or unset KAFKA_BROKERS to use a local broker"
             if settings.brokers else "run `kafkalab broker status`")
     return BrokerUnavailable(
         f"no Kafka broker answered at {where} "

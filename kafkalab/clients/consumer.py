@@ -1,4 +1,4 @@
-"""A consumer that decodes records, joins groups quickly and recovers stuck groups.
+"""A consumer that decodes records, commits when told to and bounds every wait.
 
 >>> c = Consumer("orders", group_id="billing")   # no network I/O yet
 >>> c.connected
@@ -22,16 +22,9 @@ from kafkalab.clients.message import Message
 from kafkalab.clients.serdes import DeserializationError, Format, from_bytes
 from kafkalab.settings import Settings, get_settings
 
-__all__ = ["Consumer", "StuckGroupError"]
+__all__ = ["Consumer"]
 
 log = logging.getLogger(__name__)
-
-_DEFAULT = object()
-
-
-class StuckGroupError(RuntimeError):
-    """The consumer could not get into its group (and was not allowed to repair it)."""
-
 
 class _Listener(ConsumerRebalanceListener):
     def __init__(self, owner: "Consumer") -> None:
@@ -39,10 +32,9 @@ class _Listener(ConsumerRebalanceListener):
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.owner._stable = False
-        self.owner._waiting_since = time.monotonic()
         # Records buffered for partitions we no longer own belong to the next owner.
-        self.owner._buffer = collections.deque(
-            m for m in self.owner._buffer if m.tp not in set(revoked))
+        gone = set(revoked)
+        self.owner._buffer = collections.deque(m for m in self.owner._buffer if m.tp not in gone)
         log.debug("%s: partitions revoked %s", self.owner.group_id, revoked)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -50,12 +42,6 @@ class _Listener(ConsumerRebalanceListener):
         self.owner.rebalances += 1
         log.info("%s: assigned %s", self.owner.group_id,
                  sorted((tp.topic, tp.partition) for tp in assigned))
-        needs_position = not self.owner.from_beginning or self.owner._restore
-        if needs_position and assigned and self.owner._raw is not None:
-            # This runs on kafka-python's I/O thread, which must not block; pause
-            # the partitions and position them from the user's thread (_fetch).
-            self.owner._raw.pause(*assigned)
-            self.owner._to_position.update(assigned)
 
 
 class Consumer:
@@ -74,8 +60,6 @@ class Consumer:
         (``True``, the default) or only new records (``False``).
     value_format, key_format
         ``"json"``, ``"str"`` or ``"raw"``.
-    stuck_after
-        Seconds without an assignment after which a group counts as stuck.
     **config
         Any ``KafkaConsumer`` setting.
 
@@ -83,40 +67,26 @@ class Consumer:
     -----
     Offsets are committed by you (``enable_auto_commit=False``): call
     :meth:`commit` after processing, which gives at-least-once delivery.
-
-    Embedded-broker quirks handled here:
-
-    * joins take half the session timeout, so the session timeout is 2 s on
-      the embedded broker and 6 s on real Kafka (see
-      :func:`~kafkalab.clients.connection.group_config`);
-    * a group whose member left during a rebalance never forms again: after
-      ``stuck_after`` seconds without partitions, the group is deleted and
-      re-created with its committed offsets restored, with a warning in the log;
-    * "latest" is computed from the high watermark, because its ListOffsets
-      answer is wrong after batched sends.
+    Group members use a 6 s session (see
+    :func:`~kafkalab.clients.connection.group_config`).
     """
 
     def __init__(self, topics: str | Iterable[str] = (), *, group_id: str | None | bool = None,
                  settings: Settings | None = None, from_beginning: bool = True,
                  value_format: Format = "json", key_format: Format = "str",
-                 stuck_after: float = 15.0, **config: Any) -> None:
+                 **config: Any) -> None:
         self.settings = settings or get_settings()
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.group_id = None if group_id is False else (group_id or self.settings.group_id)
         self.from_beginning = from_beginning
         self.value_format = value_format
         self.key_format = key_format
-        self.stuck_after = stuck_after
         self.rebalances = 0
-        self.recoveries = 0
         self._overrides = config
         self._raw: KafkaConsumer | None = None
         self._admin: Admin | None = None
         self._buffer: collections.deque[Message] = collections.deque()
         self._stable = False
-        self._waiting_since = time.monotonic()
-        self._to_position: set[TopicPartition] = set()
-        self._restore: dict[TopicPartition, int] = {}
 
     # -- connection ------------------------------------------------------
 
@@ -157,19 +127,21 @@ class Consumer:
             except UNREACHABLE as exc:
                 raise unavailable(self.settings, exc) from exc
             if self.topics and self.group_id is not None:
-                self._waiting_since = time.monotonic()
                 self._raw.subscribe(self.topics, listener=_Listener(self))
+                # Learn the topics' partitions before the first join. Otherwise
+                # a leader that joins first assigns nothing ("no partition
+                # metadata"), and the rebalance that its next metadata update
+                # starts can be lost in kafka-python 3.0.12 when a poll times
+                # out during it: the member stays rebalancing, without
+                # partitions or heartbeats, until the group expels it.
+                for topic in self.topics:
+                    self._raw.partitions_for_topic(topic)
             elif self.topics:
                 # No group: read every partition of the topics, from the start
-                # or from the end (the high watermark).
+                # or from the end, as auto_offset_reset says.
                 tps = [tp for t in self.topics for tp in self.admin.partitions(t)]
                 self._raw.assign(tps)
                 self._stable = True
-                if self.from_beginning:
-                    self._raw.seek_to_beginning(*tps)
-                else:
-                    for tp, end in self.admin.end_offsets(tps).items():
-                        self._raw.seek(tp, end)
         return self._raw
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -199,9 +171,6 @@ class Consumer:
 
     def _fetch(self, timeout: float, max_records: int | None) -> list[Message]:
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
-        self._watch_group()
-        if self._to_position:
-            self._position_new_partitions()
         out: list[Message] = []
         for records in batches.values():
             out.extend(self._decode(r) for r in records)
@@ -249,9 +218,15 @@ class Consumer:
         return self.messages()
 
     def wait_for_assignment(self, timeout: float = 30.0) -> set[TopicPartition]:
-        """Block until the group has given this member its partitions (possibly none).
+        """Block until the group has given this member its partitions (possibly none),
+        and the position on each is known.
 
-        Records fetched meanwhile are kept and returned by the next :meth:`poll`.
+        The position is where reading starts: the committed offset, or else the
+        beginning or the end of the partition (``from_beginning``). kafka-python
+        looks the end up in the background, after the assignment; waiting for
+        it here means a record sent once this returns is read, even with
+        ``from_beginning=False``. Records fetched meanwhile are kept and
+        returned by the next :meth:`poll`.
         """
         deadline = time.monotonic() + timeout
         while not self._stable:
@@ -259,7 +234,12 @@ class Consumer:
                 raise TimeoutError(
                     f"consumer in group {self.group_id!r} got no assignment within {timeout} s")
             self._buffer.extend(self._fetch(0.1, None))
-        return self.assignment()
+        owned = self.assignment()
+        for tp in owned:
+            left = max(0.0, deadline - time.monotonic())
+            if self.raw.position(tp, timeout_ms=int(left * 1000)) is None:
+                raise TimeoutError(f"no position on {tp.topic}[{tp.partition}] within {timeout} s")
+        return owned
 
     # -- offsets ---------------------------------------------------------
 
@@ -290,85 +270,16 @@ class Consumer:
         self._buffer = collections.deque(m for m in self._buffer if m.tp not in set(tps))
 
     def seek_to_end(self, partitions: Iterable[TopicPartition] | None = None) -> None:
-        """Skip to the end (the high watermark: right on every broker)."""
+        """Skip to the end: only records written after this are read."""
         tps = list(partitions) if partitions is not None else list(self.assignment())
-        for tp, end in self.admin.end_offsets(tps).items():
-            self.seek(tp, end)
+        self.raw.seek_to_end(*tps)
+        self._buffer = collections.deque(m for m in self._buffer if m.tp not in set(tps))
 
     def lag(self) -> dict[TopicPartition, int]:
         """Records not yet read on each assigned partition (end - position)."""
         tps = list(self.assignment())
         ends = self.admin.end_offsets(tps)
         return {tp: ends[tp] - self.raw.position(tp) for tp in tps}
-
-    def _position_new_partitions(self) -> None:
-        # For partitions the group has no committed offset on: resume where a
-        # recovered group had committed (see recover_group), or, for "only new
-        # records", start at the high watermark (the embedded broker's
-        # ListOffsets "latest" would re-deliver most of the last batch).
-        owned = self._to_position & set(self.raw.assignment())
-        self._to_position.clear()
-        if self._restore:
-            # The re-created group exists now that we joined it: store the old
-            # offsets at once, for every partition (owned by us or not), so that
-            # closing or crashing before our first commit loses nothing.
-            restore, self._restore = self._restore, {}
-            missing = {tp: off for tp, off in restore.items() if self.raw.committed(tp) is None}
-            if missing:
-                self.raw.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in missing.items()})
-                log.info("%s: restored %d committed offsets", self.group_id, len(missing))
-            for tp in owned:
-                if tp in missing:
-                    self.raw.seek(tp, missing[tp])
-        to_end = [] if self.from_beginning else [
-            tp for tp in owned if self.raw.committed(tp) is None]
-        if to_end:
-            for tp, end in self.admin.end_offsets(to_end).items():
-                self.raw.seek(tp, end)
-        self.raw.resume(*owned)
-
-    # -- stuck groups ------------------------------------------------------
-
-    def _watch_group(self) -> None:
-        if self.group_id is None or self._stable or not self.topics:
-            return
-        waited = time.monotonic() - self._waiting_since
-        if waited < self.stuck_after:
-            return
-        if not self.settings.local:
-            log.warning("consumer in group %r has had no partitions for %.0f s; is the "
-                        "group rebalancing?", self.group_id, waited)
-            self._waiting_since = time.monotonic()
-            return
-        self.recover_group()
-
-    def recover_group(self) -> None:
-        """Delete and re-create a stuck group, keeping its committed offsets.
-
-        The embedded broker keeps a departed member as the leader of a group
-        whose member left during a rebalance, and the group never forms again.
-        Deleting it lets a new join succeed, but also deletes its committed
-        offsets, and the embedded broker refuses offset commits for a group
-        that does not exist yet. So the offsets are kept here and each
-        partition is positioned at them once it is assigned again; the next
-        commit stores them in the new group.
-        """
-        group = self.group_id
-        assert group is not None
-        offsets = self.admin.group_offsets(group)
-        log.warning(
-            "consumer group %r is stuck: no partitions after %.0f s (an embedded-broker quirk: "
-            "a member left while the group was rebalancing). Deleting and re-creating the group, "
-            "keeping its %d committed offsets.", group, self.stuck_after, len(offsets))
-        if self._raw is not None:
-            self._raw.close(autocommit=False)
-            self._raw = None
-        self._buffer.clear()
-        self.admin.delete_group(group)
-        self._restore = dict(offsets)
-        self.recoveries += 1
-        self._stable = False
-        _ = self.raw  # re-create and re-subscribe
 
     # -- lifecycle -------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""A producer that encodes values, connects lazily and survives a broker restart.
+"""A producer that encodes values and connects lazily, safe to share between threads.
 
 >>> p = Producer(value_format="json")   # no network I/O yet
 >>> p.connected
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,7 +16,6 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
-from kafkalab import broker
 from kafkalab.clients.connection import UNREACHABLE, client_config, unavailable
 from kafkalab.clients.serdes import Format, to_bytes
 from kafkalab.settings import Settings, get_settings
@@ -61,10 +59,9 @@ class Producer:
     except ``linger_ms=5`` (small batches instead of one request per record) and
     ``max_block_ms=10000`` (an unreachable cluster fails in 10 s, not 60 s).
 
-    The embedded broker forgets producer ids when it restarts, after which an
-    idempotent kafka-python producer fails forever (``UnknownProducerIdError``).
-    This class notices the restart (the broker's state file changes) and
-    creates a fresh kafka-python producer before the next send.
+    A broker that restarts keeps its records and producer ids, so the same
+    idempotent producer carries on once the broker is back (sends made
+    meanwhile are retried, within ``delivery_timeout_ms``).
     """
 
     def __init__(self, settings: Settings | None = None, *, value_format: Format = "json",
@@ -74,10 +71,8 @@ class Producer:
         self.key_format = key_format
         self._overrides = config
         self._raw: KafkaProducer | None = None
-        self._instance: str | None = None
-        self._checked_at = 0.0
         # One producer is shared by threads (a service's loop and the HTTP API):
-        # creating it and replacing it after a broker restart happen under this lock.
+        # it is created under this lock, so two first sends make one producer.
         self._lock = threading.Lock()
 
     @property
@@ -88,37 +83,14 @@ class Producer:
     def raw(self) -> KafkaProducer:
         """The underlying ``kafka.KafkaProducer`` (created on first use)."""
         with self._lock:
-            raw = self._raw
-            if raw is None:
+            if self._raw is None:
                 config = client_config(self.settings, linger_ms=5, max_block_ms=10000)
                 config.update(self._overrides)
                 try:
-                    raw = KafkaProducer(**config)
+                    self._raw = KafkaProducer(**config)
                 except UNREACHABLE as exc:
                     raise unavailable(self.settings, exc) from exc
-                self._raw = raw
-            return raw
-
-    def _check_restart(self) -> None:
-        # Called with the lock held. At most once a second: reading a small
-        # JSON file and probing the port costs well under a millisecond.
-        if self._raw is None or time.monotonic() - self._checked_at < 1.0:
-            return
-        self._checked_at = time.monotonic()
-        try:
-            info = broker.status()
-        except broker.BrokerError:
-            return  # mid-restart or too busy to answer: the next check will see it
-        if info is None:
-            return
-        if self._instance is None:
-            self._instance = info.instance  # the broker this producer connected to
-        elif info.instance != self._instance:
-            log.warning("the embedded broker restarted (all its data is gone); "
-                        "creating a new producer, since an idempotent producer "
-                        "cannot continue after a broker restart")
-            self._raw.close(timeout=0)
-            self._raw = None
+            return self._raw
 
     def send(self, topic: str, value: Any = None, *, key: Any = None, headers: Headers = None,
              partition: int | None = None, timestamp_ms: int | None = None) -> FutureRecordMetadata:
