@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -119,6 +120,16 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {text!r}")
+    return value
+
+
 def cmd_tool(args: argparse.Namespace) -> int:
     """Run one of Kafka's own command-line tools through the broker's Java."""
     from kafkalab.broker.tools import tool_command
@@ -129,25 +140,34 @@ def cmd_tool(args: argparse.Namespace) -> int:
 # -- topics -------------------------------------------------------------------
 
 def _config_pairs(pairs: list[str]) -> dict[str, str]:
+    from kafkalab.clients.topics import TopicSpecError, check_topic_configs
+
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise SystemExit(f"--config expects key=value, got {pair!r}")
+            raise TopicSpecError(f"--config: expected KEY=VALUE, e.g. retention.ms=60000; got {pair!r}")
         k, v = pair.split("=", 1)
-        out[k] = v
-    return out
+        out[k.strip()] = v.strip()
+    return check_topic_configs(out)
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
     from kafkalab.clients import Admin
+    from kafkalab.clients.topics import check_replication_factor, check_topic_name
 
+    # Everything the command line says is checked before the first call to the broker.
+    if args.action != "list":
+        check_topic_name(args.name)
+    configs = _config_pairs(args.config) if args.action == "create" else {}
     with Admin() as admin:
         if args.action == "list":
             for name in admin.topics():
                 print(name)
         elif args.action == "create":
+            if args.replication_factor is not None:
+                check_replication_factor(args.replication_factor, admin.broker_count())
             created = admin.ensure_topic(args.name, args.partitions, args.replication_factor,
-                                         _config_pairs(args.config))
+                                         configs)
             print(f"{'created' if created else 'exists'}: {args.name}")
         elif args.action == "delete":
             print("deleted" if admin.delete_topic(args.name) else f"no topic {args.name}")
@@ -172,42 +192,104 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 # -- produce / consume ----------------------------------------------------------
 
+class InputError(ValueError):
+    """A line of input the command cannot send; the message names the line."""
+
+
+#: kafka-python's default max_request_size: a larger record is refused by the producer.
+MAX_RECORD_BYTES = 1048576
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a 64-bit float")
+    return value
+
+
+def parse_json_line(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no float overflow, bounded nesting.
+
+    >>> parse_json_line('{"n": 1.5}')
+    {'n': 1.5}
+    >>> parse_json_line('NaN')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _records(args: argparse.Namespace) -> list[tuple[Any, Any]]:
+    """Every line of the input as ``(key, value)``, all checked before anything is sent."""
+    try:
+        if args.file:
+            with open(args.file, "rb") as fh:
+                data = fh.read()
+        else:
+            data = sys.stdin.buffer.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
+    if args.key_separator == "":
+        raise InputError("-K/--key-separator must not be empty")
+    out = []
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        if len(raw) > MAX_RECORD_BYTES:
+            raise InputError(f"line {lineno}: {len(raw)} bytes; a record must fit the producer's "
+                             f"max_request_size of {MAX_RECORD_BYTES} bytes")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"line {lineno}: not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start}); send binary data with a client, not this command") from None
+        key = args.key
+        if args.key_separator:
+            if args.key_separator not in line:
+                raise InputError(f"line {lineno}: no key separator {args.key_separator!r}")
+            key, line = line.split(args.key_separator, 1)
+        value: Any = line
+        if args.format == "json":
+            try:
+                value = parse_json_line(line)
+            except ValueError as exc:
+                raise InputError(f"line {lineno}: not valid JSON ({exc})") from None
+        out.append((key, value))
+    return out
+
+
 def cmd_produce(args: argparse.Namespace) -> int:
     from kafkalab.clients import Producer
+    from kafkalab.clients.topics import check_topic_name
 
-    source = open(args.file) if args.file else sys.stdin
-    sent = 0
+    check_topic_name(args.topic)
+    try:
+        records = _records(args)
+    except InputError as exc:
+        print(f"kafkalab: {exc}; nothing was sent", file=sys.stderr)
+        return 2
     with Producer(value_format=args.format) as producer:
-        for lineno, line in enumerate(source, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            key = args.key
-            if args.key_separator:
-                if args.key_separator not in line:
-                    print(f"line {lineno}: no key separator {args.key_separator!r}; nothing more sent",
-                          file=sys.stderr)
-                    return 2
-                key, line = line.split(args.key_separator, 1)
-            value: Any = line
-            if args.format == "json":
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    print(f"line {lineno}: not valid JSON ({exc}); {sent} sent before it, "
-                          "nothing after", file=sys.stderr)
-                    producer.flush()
-                    return 2
+        for key, value in records:
             producer.send(args.topic, value, key=key)
-            sent += 1
         producer.flush()
-    print(f"sent {sent} record(s) to {args.topic}", file=sys.stderr)
+    print(f"sent {len(records)} record(s) to {args.topic}", file=sys.stderr)
     return 0
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
     from kafkalab.clients import Consumer
+    from kafkalab.clients.topics import check_topic_name
 
+    check_topic_name(args.topic)
     group = args.group if args.group else False
     with Consumer(args.topic, group_id=group, from_beginning=not args.new,
                   value_format="raw") as consumer:
@@ -300,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub.add_parser("list")
     c = tsub.add_parser("create")
     c.add_argument("name")
-    c.add_argument("-p", "--partitions", type=int, default=3)
-    c.add_argument("-r", "--replication-factor", type=int, default=None)
+    c.add_argument("-p", "--partitions", type=_positive, default=3)
+    c.add_argument("-r", "--replication-factor", type=_positive, default=None)
     c.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     d = tsub.add_parser("describe")
     d.add_argument("name")
@@ -322,9 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic")
     p.add_argument("-g", "--group", help="consume in this group and commit (default: no group)")
     p.add_argument("--new", action="store_true", help="only records that arrive from now on")
-    p.add_argument("-n", "--count", type=int, default=None, help="stop after N records")
-    p.add_argument("--timeout", type=float, default=None, help="stop after S seconds")
-    p.add_argument("--idle", type=float, default=None, help="stop after S seconds without records")
+    p.add_argument("-n", "--count", type=_positive, default=None, help="stop after N records")
+    p.add_argument("--timeout", type=_seconds, default=None, help="stop after S seconds")
+    p.add_argument("--idle", type=_seconds, default=None, help="stop after S seconds without records")
     p.add_argument("--no-pretty", dest="pretty", action="store_false")
     p.set_defaults(func=cmd_consume)
 
@@ -353,12 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = build_parser().parse_args(argv)
     from kafkalab.clients import BrokerUnavailable, UnknownTopicError
+    from kafkalab.clients.topics import TopicSpecError
     from kafkalab.settings import SettingsError
 
     try:
         configure_logging()
         return args.func(args)
-    except (SettingsError, broker.BrokerError, BrokerUnavailable, UnknownTopicError) as exc:
+    except (SettingsError, broker.BrokerError, BrokerUnavailable, UnknownTopicError,
+            TopicSpecError) as exc:
         print(f"kafkalab: {exc}", file=sys.stderr)
         return 2
 

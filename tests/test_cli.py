@@ -41,14 +41,14 @@ def test_topics_produce_consume_describe_round_trip():
     assert kafkalab("topics", "delete", topic).returncode == 0
 
 
-def test_produce_stops_at_a_malformed_line_and_says_which():
+def test_produce_checks_every_line_before_sending_any():
     topic = unique("cli-bad")
     kafkalab("topics", "create", topic, "-p", "1")
     out = kafkalab("produce", topic, stdin='{"ok": 1}\n{"broken": \n{"never": 1}\n')
     assert out.returncode == 2
-    assert "line 2: not valid JSON" in out.stderr and "1 sent before it" in out.stderr
+    assert "line 2: not valid JSON" in out.stderr and "nothing was sent" in out.stderr
     got = kafkalab("consume", topic, "--idle", "1.5", "--no-pretty").stdout
-    assert [line for line in got.splitlines() if not line.startswith("#")] == ['{"ok":1}']
+    assert [line for line in got.splitlines() if not line.startswith("#")] == []
 
 
 def test_errors_are_one_clear_line_not_a_traceback():
@@ -59,9 +59,81 @@ def test_errors_are_one_clear_line_not_a_traceback():
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
-def test_broker_status_names_the_memory_only_storage():
+def test_broker_status_names_apache_kafka_and_its_address():
     out = kafkalab("broker", "status")
-    assert out.returncode == 0 and "memory only" in out.stdout
+    assert out.returncode == 0 and "Apache Kafka 4." in out.stdout
+    assert "export KAFKA_BROKERS=127.0.0.1:" in out.stdout
+
+
+BAD_LINES = {
+    "NaN": b'{"amount": NaN}\n',
+    "Infinity": b'{"amount": -Infinity}\n',
+    "1e400": b'{"amount": 1e400}\n',
+    "deep": b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "huge int": b'{"n": ' + b"9" * 5000 + b"}\n",
+    "binary": b"\xff\xfe\x00binary\n",
+    "5 MB": b'"' + b"x" * 5_000_000 + b'"\n',
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LINES))
+def test_produce_refuses_a_bad_line_in_one_line_and_sends_nothing(name):
+    topic = unique("cli-hostile")
+    assert kafkalab("topics", "create", topic, "-p", "1").returncode == 0
+    data = b'{"ok": 1}\n' + BAD_LINES[name]
+    fmt = ["--format", "str"] if name == "binary" else []
+    out = subprocess.run([sys.executable, "-m", "kafkalab", "produce", topic, *fmt], input=data,
+                         capture_output=True, timeout=120)
+    err = out.stderr.decode()
+    assert out.returncode == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("kafkalab: line 2: ") and "nothing was sent" in err
+    desc = kafkalab("topics", "describe", topic)
+    assert desc.stdout.splitlines()[2].split()[3] == "0"  # the good first line was not sent either
+
+
+def test_produce_with_a_missing_file_says_so():
+    out = kafkalab("produce", unique("cli-nofile"), "-f", "/nonexistent/records.jsonl")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("kafkalab: cannot read /nonexistent/records.jsonl: No such file or "
+                                  "directory; nothing was sent")
+
+
+@pytest.mark.parametrize("name", ["", "my topic", ".", "..", "a/b", "x" * 300, "caf\u00e9"])
+def test_illegal_topic_names_are_refused_before_the_broker_is_asked(name):
+    for args in (["topics", "create", name], ["topics", "describe", name],
+                 ["produce", name], ["consume", name, "--idle", "1"]):
+        out = kafkalab(*args, stdin="{}\n", env={"KAFKA_BROKERS": "127.0.0.1:9"})  # no broker there
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.startswith("kafkalab: topic name") and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [["-p", "0"], ["-p", "-1"], ["-r", "0"], ["-p", "two"],
+                                  ["--config", "retention.ms=banana"], ["--config", "retention.ms"],
+                                  ["--config", "retention.mss=1"], ["--config", "segment.bytes=1000"],
+                                  ["--config", "cleanup.policy=sometimes"]])
+def test_topic_create_refuses_bad_settings_and_creates_nothing(args):
+    topic = unique("cli-badcfg")
+    out = kafkalab("topics", "create", topic, *args)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]  # argparse prints its usage first
+    assert last.startswith("kafkalab") and ("expected" in last or "not one Kafka knows" in last)
+    assert topic not in kafkalab("topics", "list").stdout.split()
+
+
+def test_replication_factor_above_the_broker_count_is_refused():
+    topic = unique("cli-rf")
+    out = kafkalab("topics", "create", topic, "-r", "3")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("kafkalab: replication factor 3: the cluster has only 1 "
+                                  "broker(s), and each copy needs its own")
+    assert topic not in kafkalab("topics", "list").stdout.split()
+
+
+def test_consume_refuses_bad_bounds():
+    for args in (["-n", "0"], ["--timeout", "nan"], ["--idle", "-1"], ["--timeout", "inf"]):
+        out = kafkalab("consume", "t", *args)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, args
 
 
 @pytest.mark.slow
