@@ -172,6 +172,12 @@ def _check_fields(record: Mapping[str, Any]) -> None:
     value = record["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidReading(f"value must be a number; got {type(value).__name__} {value!r}")
+    # JSON integers have no size limit; math.isfinite (and every float
+    # conversion after it) raises OverflowError past about 1e308. A reading
+    # beyond 2**53 (where floats stop counting exactly) is no measurement.
+    if isinstance(value, int) and value.bit_length() > 53:
+        raise InvalidReading(f"value must be a number within +-2**53; got an integer of "
+                             f"{value.bit_length()} bits")
     if not math.isfinite(value):
         raise InvalidReading(f"value must be finite; got {value!r}")
     for name in ("type", "unit"):

@@ -58,6 +58,9 @@ def test_a_valid_record_is_normalised_and_keeps_what_was_sent() -> None:
     (good(value="21.5"), "value must be a number; got str"),
     (good(value=True), "value must be a number; got bool"),
     (good(value=math.nan), "value must be finite"),
+    (good(value=10**400), "value must be a number within"),   # OverflowError before the fix
+    (good(value=-(2**60)), "value must be a number within"),
+    (good(timestamp=10**400), "outside the years 2000-2100"),
     (good(deviceId=42), "deviceId must be a short id string"),
     (good(type="radiation"), "unknown sensor type 'radiation'"),
     (good(unit="furlongs"), "unknown unit 'furlongs' for temperature"),
