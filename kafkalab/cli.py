@@ -200,35 +200,10 @@ class InputError(ValueError):
 MAX_RECORD_BYTES = 1048576
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} does not fit a 64-bit float")
-    return value
-
-
-def parse_json_line(text: str) -> Any:
-    """Strict JSON: no NaN/Infinity, no float overflow, bounded nesting.
-
-    >>> parse_json_line('{"n": 1.5}')
-    {'n': 1.5}
-    >>> parse_json_line('NaN')
-    Traceback (most recent call last):
-    ...
-    ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
-    """
-    try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
 def _records(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     """Every line of the input as ``(key, value)``, all checked before anything is sent."""
+    from kafkalab.clients.serdes import loads_json
+
     try:
         if args.file:
             with open(args.file, "rb") as fh:
@@ -260,7 +235,7 @@ def _records(args: argparse.Namespace) -> list[tuple[Any, Any]]:
         value: Any = line
         if args.format == "json":
             try:
-                value = parse_json_line(line)
+                value = loads_json(line)
             except ValueError as exc:
                 raise InputError(f"line {lineno}: not valid JSON ({exc})") from None
         out.append((key, value))

@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import json
+import math
 import uuid
 from typing import Any, Literal
 
-__all__ = ["DeserializationError", "Format", "SerializationError", "from_bytes", "to_bytes"]
+__all__ = ["DeserializationError", "Format", "SerializationError", "from_bytes", "loads_json",
+           "to_bytes"]
 
 Format = Literal["json", "str", "raw"]
 
@@ -72,6 +74,38 @@ def to_bytes(fmt: Format, value: Any) -> bytes | None:
     raise ValueError(f"unknown format {fmt!r}; expected 'json', 'str' or 'raw'")
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a 64-bit float")
+    return value
+
+
+def loads_json(text: str) -> Any:
+    """JSON as the standard defines it, which Python's reader does not enforce.
+
+    ``json.loads`` accepts ``NaN`` and ``Infinity`` and turns ``1e400`` into
+    ``inf``: values no other JSON reader accepts, that ``json.dumps(...,
+    allow_nan=False)`` then refuses to write back, and that poison every sum
+    they enter. Deep nesting raises RecursionError there; here a ValueError.
+
+    >>> loads_json('{"amount": 1.5}')
+    {'amount': 1.5}
+    >>> loads_json('{"amount": NaN}')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def from_bytes(fmt: Format, data: bytes | None) -> Any:
     """Decode ``data`` read from Kafka; raise :class:`DeserializationError` if it is not ``fmt``."""
     if data is None:
@@ -86,7 +120,7 @@ def from_bytes(fmt: Format, data: bytes | None) -> Any:
         return text
     if fmt == "json":
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
+            return loads_json(text)
+        except ValueError as exc:  # JSONDecodeError included
             raise DeserializationError(f"not valid JSON: {exc}") from exc
     raise ValueError(f"unknown format {fmt!r}; expected 'json', 'str' or 'raw'")

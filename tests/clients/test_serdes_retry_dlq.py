@@ -87,3 +87,12 @@ def test_dead_letter_record_keeps_binary_payloads_intact():
 def test_headers_accept_dicts_and_pairs():
     assert normalise_headers([("a", "x"), ("a", b"y")]) == [("a", b"x"), ("a", b"y")]
     assert normalise_headers(None) == []
+
+
+@pytest.mark.parametrize("text", [b'{"amount": NaN}', b'{"amount": Infinity}', b"[-Infinity]",
+                                  b'{"amount": 1e400}', b"[" * 50_000 + b"]" * 50_000])
+def test_json_that_python_accepts_but_json_does_not_is_refused(text):
+    # json.loads takes all of these (the deep one raises RecursionError); a
+    # record carrying them is dead-lettered with the reason, not processed.
+    with pytest.raises(DeserializationError, match="not valid JSON"):
+        from_bytes("json", text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kafkalab.orders import EVENT_TYPES, Store, new_event
-from kafkalab.orders.events import COMMAND_TOPICS, EVENT_TOPICS
+from kafkalab.orders.events import COMMAND_TOPICS, EVENT_TOPICS, Event, InvalidEvent
 from kafkalab.orders.system import SERVICES
 
 SAMPLE = {"customerId": "CUST-001", "total": 1500, "reason": "x", "amount": 1500,
@@ -44,3 +44,20 @@ def test_service_follows_the_contract(name):
         assert service.process(e) == []
         assert service.store.items() == state_after and len(service.store.outbox_pending()) == outbox
     assert service.duplicates == len(events)
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    ({"customerId": "C", "amount": float("nan")}, "not a finite number"),
+    ({"customerId": "C", "amount": float("inf")}, "not a finite number"),
+    ({"customerId": "C", "amount": -5}, "must be a number of 0 or more"),
+    ({"customerId": "C", "amount": "12"}, "must be a number of 0 or more"),
+    ({"customerId": "C", "amount": 2**64}, "at most 64"),
+    ({"customerId": "C\x00X", "amount": 1}, "NUL byte"),
+])
+def test_a_charge_that_could_never_be_booked_or_answered_is_refused(data, reason):
+    # A ChargePayment with amount NaN used to be booked (ledger {"charged": NaN})
+    # and its reply could never be encoded: the outbox stalled for good.
+    envelope = {"eventId": "e", "eventType": "ChargePayment", "orderId": "O", "timestamp": 1,
+                "source": "order", "data": data}
+    with pytest.raises(InvalidEvent, match=reason):
+        Event.from_dict(envelope)
