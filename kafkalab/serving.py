@@ -10,15 +10,17 @@ live dashboard (week 6) both build on :class:`ThreadedServer`.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
-__all__ = ["ThreadedServer", "free_port"]
+__all__ = ["BodyLimit", "ThreadedServer", "free_port", "same_origin"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,80 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``limit`` bytes *while reading it*.
+
+    Checking ``len(await request.body())`` reads the whole body into memory
+    first: a 50 MB chunked upload (no Content-Length) costs 50 MB before the
+    limit applies. This counts the chunks as they arrive and answers 413 at
+    the first byte over the limit; the body it did accept is handed on.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Any, size: str) -> None:
+        body = json.dumps({"error": f"body: is {size} bytes; the limit is {self.limit}",
+                           "field": "body"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await self._refuse(send, length.decode())
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(send, f"more than {self.limit}")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """Does a browser's ``Origin`` header name the host it connected to?
+
+    A WebSocket is not covered by the same-origin policy: any page a learner
+    visits could open one to localhost and read the feed. Browsers always send
+    ``Origin``; tools that send none (tests, curl) are let in.
+
+    >>> same_origin("http://127.0.0.1:8050", "127.0.0.1:8050"), same_origin(None, "x")
+    (True, True)
+    >>> same_origin("https://evil.example", "127.0.0.1:8050")
+    False
+    """
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == (host or "").lower()
 
 
 class ThreadedServer:

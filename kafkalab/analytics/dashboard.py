@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from kafkalab.analytics.broadcast import Broadcaster
 from kafkalab.analytics.table import LiveTable
-from kafkalab.serving import ThreadedServer
+from kafkalab.serving import ThreadedServer, same_origin
 
 __all__ = ["DashboardServer", "create_app", "plotly_js_path"]
 
@@ -69,6 +69,9 @@ def create_app(table: LiveTable, hub: Broadcaster, *, title: str = "kafkalab liv
 
     @app.websocket("/ws/metrics")
     async def metrics(ws: WebSocket) -> None:
+        if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
+            await ws.close(code=1008, reason="Origin does not match this dashboard's host")
+            return
         await ws.accept()
         client = hub.connect()
         # The current table first, so a new page starts complete, then the feed.

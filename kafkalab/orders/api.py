@@ -33,6 +33,7 @@ from kafkalab.clients import Producer
 from kafkalab.orders.analytics import analytics_snapshot
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.system import OrdersConfig, new_order_id, place_order
+from kafkalab.serving import BodyLimit
 
 __all__ = ["MAX_BODY_BYTES", "OrderItem", "OrderRequest", "create_app", "field_name"]
 
@@ -43,12 +44,18 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_ITEMS = 100
 
 
+#: Printable text only: a NUL or another control character in an id reaches
+#: every log line, SQLite key and Kafka header downstream.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class OrderItem(BaseModel):
     """One line of an order. Strict types: ``"1500"`` is not a price."""
 
     model_config = ConfigDict(extra="forbid")
-    productId: StrictStr = Field(min_length=1, max_length=64, examples=["ITEM-001"])
-    name: StrictStr = Field(min_length=1, max_length=200, examples=["Laptop"])
+    productId: StrictStr = Field(min_length=1, max_length=64, pattern=PRINTABLE,
+                                 examples=["ITEM-001"])
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=PRINTABLE, examples=["Laptop"])
     price: Annotated[StrictInt | StrictFloat, Field(gt=0, le=1_000_000, examples=[1500])]
     quantity: StrictInt = Field(gt=0, le=1000, examples=[1])
 
@@ -59,7 +66,7 @@ class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "customerId": "CUST-001",
         "items": [{"productId": "ITEM-001", "name": "Laptop", "price": 1500, "quantity": 1}]}]})
-    customerId: StrictStr = Field(min_length=1, max_length=64)
+    customerId: StrictStr = Field(min_length=1, max_length=64, pattern=PRINTABLE)
     items: list[OrderItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
@@ -115,6 +122,8 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
                   description="The order system of weeks 3 and 4: every order is a saga "
                               "driven through Kafka topics.")
     state: dict[str, Any] = {"producer": producer}
+    # Bodies over the limit are refused while they are read (chunked ones too).
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.state.orders = state  # tests check no producer was created for rejected requests
     lock = threading.Lock()
 
@@ -135,17 +144,6 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
         finally:
             db.close()
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        if request.method in ("POST", "PUT", "PATCH"):
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-                return _error(413, "body", f"is {length} bytes; the limit is {MAX_BODY_BYTES}")
-            body = await request.body()  # also catches chunked bodies without a length
-            if len(body) > MAX_BODY_BYTES:
-                return _error(413, "body", f"is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        return await call_next(request)
-
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
@@ -163,9 +161,19 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
         """Place an order. Answers 202: the saga continues after the answer."""
         for i, item in enumerate(order.items):
-            if item.productId not in CATALOG:
+            # The catalog decides names and prices; the client's copy must agree.
+            product = CATALOG.get(item.productId)
+            if product is None:
                 return _error(422, f"items[{i}].productId",
                               f"unknown product {item.productId!r}; known: {', '.join(CATALOG)}")
+            if item.price != product.price:
+                return _error(422, f"items[{i}].price",
+                              f"is {item.price}; the catalog price of {product.product_id} is "
+                              f"{product.price}")
+            if item.name != product.name:
+                return _error(422, f"items[{i}].name",
+                              f"is {item.name!r}; the catalog name of {product.product_id} is "
+                              f"{product.name!r}")
         items = [item.model_dump() for item in order.items]
         fingerprint = hashlib.sha256(json.dumps(order.model_dump(), sort_keys=True).encode()).hexdigest()
         api = store("api")

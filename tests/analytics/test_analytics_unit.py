@@ -297,3 +297,16 @@ def test_shop_metrics_merge_of_halves_equals_the_whole():
         right = agg.add(right, e)
     assert agg.result(agg.merge(left, right)) == agg.result(whole)
     assert agg.result(agg.initialize())["performance"] == {"avgResponseTime": 0.0, "errorRate": 0.0}
+
+
+def test_the_websocket_refuses_a_page_from_another_origin():
+    from starlette.websockets import WebSocketDisconnect
+
+    table, hub = LiveTable(), Broadcaster()
+    with TestClient(create_app(table, hub)) as client:
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect("/ws/metrics", headers={"origin": "https://evil.example"}):
+                pass
+        assert refused.value.code == 1008
+        with client.websocket_connect("/ws/metrics", headers={"origin": "http://testserver"}) as ws:
+            assert ws.receive_json()["type"] == "snapshot"

@@ -42,6 +42,16 @@ def item(**change):
      422, "items[0].productId", "required"),
     ({"customerId": "C", "items": [item(productId="ITEM-999")]}, 422, "items[0].productId", "unknown product"),
     ({"customerId": "C", "items": [GOOD_ITEM], "coupon": "X"}, 422, "coupon", "not a known field"),
+    # The catalog decides prices and names (a Laptop for 0.01 used to ship).
+    ({"customerId": "C", "items": [item(price=0.01)]}, 422, "items[0].price",
+     "is 0.01; the catalog price of ITEM-001 is 1500"),
+    ({"customerId": "C", "items": [item(price=1e-9)]}, 422, "items[0].price", "catalog price"),
+    ({"customerId": "C", "items": [item(name="Mouse", price=25)]}, 422, "items[0].price",
+     "catalog price of ITEM-001 is 1500"),
+    ({"customerId": "C", "items": [item(name="Mouse")]}, 422, "items[0].name",
+     "the catalog name of ITEM-001 is 'Laptop'"),
+    ({"customerId": "CUST\u0000001", "items": [GOOD_ITEM]}, 422, "customerId", "pattern"),
+    ({"customerId": "C", "items": [item(name="Lap\ntop")]}, 422, "items[0].name", "pattern"),
 ])
 def test_rejections_name_the_field_and_publish_nothing(app, body, status, field, words):
     client = TestClient(app)
@@ -60,6 +70,63 @@ def test_invalid_json_and_oversized_bodies(app):
     r = client.post("/api/orders", content=big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "limit" in r.json()["error"]
     assert app.state.orders["producer"] is None
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(app):
+    client = TestClient(app)
+
+    def chunks():  # no Content-Length: sent chunked
+        yield b'{"customerId": "'
+        for _ in range(8):
+            yield b"x" * MAX_BODY_BYTES
+
+    r = client.post("/api/orders", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["field"] == "body"
+    assert app.state.orders["producer"] is None
+
+
+def test_body_limit_stops_reading_at_the_first_chunk_over_the_limit():
+    import asyncio
+
+    from kafkalab.serving import BodyLimit
+
+    read = []
+    sent = []
+
+    async def receive():
+        read.append(1)
+        return {"type": "http.request", "body": b"x" * 1_000_000, "more_body": len(read) < 50}
+
+    async def send(message):
+        sent.append(message)
+
+    async def never(scope, receive, send):
+        raise AssertionError("the app must not see a body over the limit")
+
+    scope = {"type": "http", "method": "POST", "headers": []}
+    asyncio.run(BodyLimit(never, limit=MAX_BODY_BYTES)(scope, receive, send))
+    assert len(read) == 1  # 1 MB read of the 50 MB offered, not all of it
+    assert sent[0]["status"] == 413
+
+
+def test_a_body_within_the_limit_reaches_the_app_whole():
+    import asyncio
+
+    from kafkalab.serving import BodyLimit
+
+    parts = [b'{"a": ', b"1}"]
+    got = []
+
+    async def receive():
+        return {"type": "http.request", "body": parts.pop(0), "more_body": bool(parts)}
+
+    async def app(scope, receive, send):
+        message = await receive()
+        got.append(message["body"])
+
+    asyncio.run(BodyLimit(app, limit=100)({"type": "http", "method": "POST", "headers": []},
+                                          receive, lambda m: None))
+    assert got == [b'{"a": 1}']
 
 
 def test_unknown_order_is_404_and_docs_are_served(app):
