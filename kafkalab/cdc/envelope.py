@@ -26,16 +26,24 @@ ValueError: change event: field 'operation' is 'UPSERT'; expected one of INSERT,
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CDC_TOPIC", "OPERATIONS", "ChangeEvent", "record_key"]
+from kafkalab.clients.serdes import MAX_INT64, loads_json, unstorable
+
+__all__ = ["CDC_TOPIC", "OPERATIONS", "RESERVED_PREFIX", "ChangeEvent", "record_key"]
 
 #: The topic name the course brief uses.
 CDC_TOPIC = "db-changes"
 #: The three kinds of change.
 OPERATIONS = ("INSERT", "UPDATE", "DELETE")
+
+#: Column names the lake adds to every row (``_cdc_key``, ``_cdc_rank``, ...).
+RESERVED_PREFIX = "_cdc_"
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
+_TABLE = re.compile(rf"{_IDENT}(\.{_IDENT})?")
+_COLUMN = re.compile(_IDENT)
 
 
 def record_key(table: str, key: dict[str, Any]) -> str:
@@ -117,6 +125,27 @@ class ChangeEvent:
         if not self.key:
             raise ValueError("change event: field 'key' is empty; a change needs the row's "
                              "primary key")
+        # What reaches the lake becomes a directory name and SQL: check it here,
+        # before any side effect, so a bad record is dead-lettered, not applied.
+        if not isinstance(self.table, str) or not _TABLE.fullmatch(self.table):
+            raise ValueError(f"change event: field 'table' is {self.table!r}; expected a table "
+                             "name: letters, digits and '_' (up to 63), optionally schema.table")
+        for name in ("timestamp", "position"):
+            value = getattr(self, name)
+            if not 0 <= value <= MAX_INT64:
+                raise ValueError(f"change event: field {name!r} is {value}; expected 0 to 2**63-1")
+        for name in ("key", "before", "after"):
+            row = getattr(self, name)
+            for column in row or ():
+                if not isinstance(column, str) or not _COLUMN.fullmatch(column):
+                    raise ValueError(f"change event: {name} column {column!r} is not a column "
+                                     "name: letters, digits and '_', up to 63")
+                if column.startswith(RESERVED_PREFIX):
+                    raise ValueError(f"change event: {name} column {column!r}: names starting "
+                                     f"with {RESERVED_PREFIX!r} are the lake's own")
+            reason = unstorable(row, name)
+            if reason:
+                raise ValueError(f"change event: {reason}")
 
     # -- constructors ------------------------------------------------------
 
@@ -171,8 +200,8 @@ class ChangeEvent:
             data = data.decode("utf-8", "replace")
         if isinstance(data, str):
             try:
-                data = json.loads(data)
-            except json.JSONDecodeError as exc:
+                data = loads_json(data)
+            except ValueError as exc:
                 raise ValueError(f"change event: not valid JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ValueError(f"change event: expected a JSON object, got {type(data).__name__}")

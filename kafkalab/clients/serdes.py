@@ -24,7 +24,10 @@ import uuid
 from typing import Any, Literal
 
 __all__ = ["DeserializationError", "Format", "SerializationError", "from_bytes", "loads_json",
-           "to_bytes"]
+           "to_bytes", "unstorable"]
+
+#: The widest integer the course's sinks hold (SQLite, DuckDB BIGINT, Parquet int64).
+MAX_INT64 = 2**63 - 1
 
 Format = Literal["json", "str", "raw"]
 
@@ -104,6 +107,44 @@ def loads_json(text: str) -> Any:
         return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def unstorable(value: Any, where: str = "value") -> str | None:
+    """Why a decoded JSON value cannot be stored or re-sent, or ``None`` if it can.
+
+    JSON integers have no size limit, but SQLite, DuckDB and Parquet stop at
+    64 bits (and ``float()`` of a 400-digit integer raises OverflowError);
+    non-finite floats cannot be written back as JSON; a NUL byte in text
+    truncates it in C libraries. Checked at the edge, before any side effect.
+
+    >>> unstorable({"id": 1, "tags": ["a", 2**70]}, "row")
+    'row.tags[1]: an integer of 71 bits; at most 64'
+    >>> unstorable({"ok": [1.5, "text", None, True]}) is None
+    True
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if -MAX_INT64 - 1 <= value <= MAX_INT64:
+            return None
+        return f"{where}: an integer of {value.bit_length()} bits; at most 64"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where}: {value} is not a finite number"
+    if isinstance(value, str):
+        return f"{where}: text contains a NUL byte" if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            reason = unstorable(v, f"{where}.{k}")
+            if reason:
+                return reason
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            reason = unstorable(v, f"{where}[{i}]")
+            if reason:
+                return reason
+        return None
+    return f"{where}: {type(value).__name__} is not a JSON value"
 
 
 def from_bytes(fmt: Format, data: bytes | None) -> Any:

@@ -31,11 +31,12 @@ kafkalab.orders.events.InvalidEvent: PaymentCharged needs field 'paymentId' in d
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from kafkalab.clients.serdes import unstorable
 
 __all__ = [
     "COMMAND_TOPICS",
@@ -202,33 +203,6 @@ class Event:
                    causation_id=value.get("causationId"))
 
 
-#: The services keep events in SQLite, whose integers are signed 64-bit.
-_MAX_INT = 2**63 - 1
-
-
-def _check_values(value: Any, where: str) -> None:
-    """Reject what a service could not store or send on: non-finite numbers
-    (a charge of NaN would be booked, then its reply could never be encoded),
-    integers SQLite cannot hold, NUL bytes in text."""
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, int):
-        if not -_MAX_INT - 1 <= value <= _MAX_INT:
-            raise InvalidEvent(f"{where}: integer of {value.bit_length()} bits; at most 64")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidEvent(f"{where}: {value} is not a finite number")
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidEvent(f"{where}: text contains a NUL byte")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _check_values(v, f"{where}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_values(v, f"{where}[{i}]")
-
-
 def _check(event_type: str, data: dict[str, Any]) -> None:
     spec = EVENT_TYPES.get(event_type)
     if spec is None:
@@ -236,7 +210,10 @@ def _check(event_type: str, data: dict[str, Any]) -> None:
     for name in spec.fields:
         if name not in data:
             raise InvalidEvent(f"{event_type} needs field {name!r} in data")
-    _check_values(data, "data")
+    # A charge of NaN would be booked, then its reply could never be encoded.
+    reason = unstorable(data, "data")
+    if reason:
+        raise InvalidEvent(f"{event_type}: {reason}")
     for name in ("amount", "total"):
         if name in data and (isinstance(data[name], bool)
                              or not isinstance(data[name], (int, float)) or data[name] < 0):

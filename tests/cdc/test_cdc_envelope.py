@@ -81,3 +81,37 @@ def test_parse_reads_consumed_records_including_undecodable_ones() -> None:
     undecoded = type(undecoded)(**{**undecoded.__dict__, "value": None, "error": "bad utf-8"})
     with pytest.raises(ValueError, match="not valid JSON"):
         cdc.parse(undecoded)
+
+
+HOSTILE = {
+    "empty table": {"table": ""},
+    "path escape": {"table": "../escape"},
+    "slash": {"table": "a/b"},
+    "300 characters": {"table": "t" * 300},
+    "NUL in table": {"table": "prod\x00ucts"},
+    "glob": {"table": "*"},
+    "bracket": {"table": "x["},
+    "huge position": {"position": 2**70},
+    "negative position": {"position": -1},
+    "huge timestamp": {"timestamp": 10**30},
+    "huge value": {"after": {"id": 7, "price": 10**400}},
+    "non-finite value": {"after": {"id": 7, "price": float("nan")}},
+    "reserved column _cdc_key": {"after": {"id": 7, "_cdc_key": "x"}},
+    "reserved column _cdc_rank": {"before": {"id": 7, "_cdc_rank": 1}},
+    "column with a space": {"after": {"id": 7, "unit price": 3}},
+    "NUL in a key column": {"key": {"i\x00d": 7}},
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_records_that_would_break_the_lake_are_refused_before_any_side_effect(name) -> None:
+    # Each of these passed the dead-letter step before and then crashed
+    # `cdc apply` for good, escaped the lake's directory, or made rows vanish.
+    body = event("UPDATE").to_dict()
+    body.update(HOSTILE[name])
+    with pytest.raises(ValueError, match="^change event: "):
+        cdc.ChangeEvent.from_dict(json.loads(json.dumps(body, allow_nan=True)))
+
+
+def test_a_schema_qualified_table_is_still_a_table() -> None:
+    assert event(table="inventory.products").table == "inventory.products"

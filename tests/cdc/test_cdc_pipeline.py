@@ -204,3 +204,26 @@ def test_cache_is_stale_without_the_invalidator_and_fresh_with_it(shop_db, new_t
     assert cache.get("customers:CUST-002") is None
     assert cache.invalidations == 2
     cap.close()
+
+
+def test_hostile_records_are_dead_lettered_and_the_lake_moves_on(tmp_path, new_topic,
+                                                                  producer, admin) -> None:
+    topic = new_topic(partitions=1, prefix="cdc-hostile")
+    dlq = unique("cdc-dlq")
+    admin.ensure_topic(dlq, 1)
+    good = cdc.ChangeEvent.insert("products", {"id": 1, "price": 3}, key={"id": 1},
+                                  position=1, timestamp=0,
+                                  source={"connector": "sqlite", "db": "t"}).to_dict()
+    hostile = [dict(good, table="../escape"), dict(good, table="*"),
+               dict(good, position=2**70), dict(good, after={"id": 1, "_cdc_rank": 9})]
+    for body in (*hostile, good):
+        producer.send(topic, body, key="products:1")
+    producer.flush()
+    for _ in range(2):  # a rerun neither crashes nor applies anything twice
+        with cdc.LakeApplier(tmp_path / "lake", topic, dead_letter_topic=dlq) as applier:
+            applier.run(max_messages=5, timeout=30)
+        assert applier.lake.tables() == ["products"]
+        assert applier.lake.rows("products") == [{"id": 1, "price": 3}]
+    assert not (tmp_path / "escape").exists()
+    reasons = [m.value["error"]["message"] for m in _dead_letters(dlq, 4)]
+    assert len(reasons) == 4 and all(r.startswith("change event: ") for r in reasons)
