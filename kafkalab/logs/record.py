@@ -99,12 +99,20 @@ def to_iso(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+_MIN_MS = -62_135_596_800_000   # 0001-01-01T00:00:00Z
+_MAX_MS = 253_402_300_799_999   # 9999-12-31T23:59:59.999Z
+
+
 def _parse_timestamp(value: Any) -> int:
     # Numbers are epoch milliseconds (what Kafka and JavaScript use); strings
     # are ISO 8601. Anything else is a clear error, not a guess.
     if isinstance(value, bool):
         raise InvalidLogRecord(f"timestamp must be ISO 8601 text or epoch ms; got {value!r}")
     if isinstance(value, (int, float)):
+        # Python's datetime spans years 1-9999; a JSON number can be anything.
+        if not _MIN_MS <= value <= _MAX_MS:  # also False for NaN
+            raise InvalidLogRecord(f"timestamp {value!r} is not epoch milliseconds in the years "
+                                   "1-9999")
         return int(value)
     if isinstance(value, str):
         return _parse_iso(value)
