@@ -197,9 +197,10 @@ def check_capacity_plan(plan: Callable[[float, float, float], tuple[int, int]]) 
 
 
 def _normalise(answer: Any) -> dict[int, tuple[Any, list[Any]]]:
-    """``{partition: (leader, sorted isr)}``, or raise ValueError saying what is wrong."""
+    """``{partition: (leader, sorted isr)}``, or raise TypeError or ValueError saying what
+    is wrong."""
     if not isinstance(answer, dict):
-        raise ValueError(f"leaders_and_isr returned {type(answer).__name__} {answer!r:.80}: return "
+        raise TypeError(f"leaders_and_isr returned {type(answer).__name__} {answer!r:.80}: return "
                          "a dict {partition: (leader, [isr])}")
     out = {}
     for partition, value in answer.items():
@@ -230,20 +231,22 @@ def check_leaders_and_isr(leaders_and_isr: Callable[[Any, str], Any], admin: Any
     answers = []
     for when in ("before", "after"):  # before and after the tool runs, in case the ISR moved
         try:
-            answers.append(_normalise(leaders_and_isr(admin, topic)))
-        except ValueError as exc:
-            r.check(False, "", str(exc))
-            return r.done()
+            raw = leaders_and_isr(admin, topic)
         except Exception as exc:
             r.check(False, "", f"leaders_and_isr(admin, {topic!r}) raised {type(exc).__name__}: "
                                f"{exc}")
+            return r.done()
+        try:
+            answers.append(_normalise(raw))
+        except (TypeError, ValueError) as exc:
+            r.check(False, "", str(exc))
             return r.done()
         if when == "before":
             described = broker.tool("kafka-topics", "--bootstrap-server", bootstrap,
                                     "--describe", "--topic", topic, timeout=60)
     states = parse_topics_describe(described.stdout, topic)
     truth = {p: (st.leader, sorted(st.isr)) for p, st in states.items()}
-    if not r.check(described.returncode == 0 and truth, "kafka-topics --describe answered",
+    if not r.check(described.returncode == 0 and bool(truth), "kafka-topics --describe answered",
                    f"kafka-topics --describe --topic {topic} gave no partitions (exit "
                    f"{described.returncode}): {described.stderr.strip()[-300:]}"):
         return r.done()

@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 __all__ = ["KeepWriting", "PartitionState", "parse_topics_describe", "partition_states",
            "wait_until"]
@@ -155,12 +155,12 @@ class KeepWriting:
             sent += 1
             self._stop.wait(self.interval)
 
-    def start(self) -> "KeepWriting":
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="keep-writing", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 30.0) -> "KeepWriting":
+    def stop(self, timeout: float = 30.0) -> Self:
         """Stop sending and wait (bounded) until every send so far has an answer."""
         self._stop.set()
         if self._thread is not None:
@@ -185,7 +185,7 @@ class KeepWriting:
         with self._lock:
             return Counter(self.failed.values())
 
-    def __enter__(self) -> "KeepWriting":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

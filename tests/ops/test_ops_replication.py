@@ -25,7 +25,7 @@ Topic: lab\tTopicId: mjOd9iv7RZi5WAWQYFxCBw\tPartitionCount: 3\tReplicationFacto
 \tTopic: lab\tPartition: 2\tLeader: none\tReplicas: 2,3,1\tIsr: \tElr: \tLastKnownElr: 
 Topic: other\tTopicId: x\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: 
 \tTopic: other\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: 
-"""  # noqa: W291 - the tool's own trailing spaces
+"""
 
 
 def test_parse_topics_describe_reads_leader_replicas_and_sorted_isr():

@@ -176,7 +176,7 @@ Topic: isr\tTopicId: i2Ca4JDBRK6_qSfqeUtH3w\tPartitionCount: 3\tReplicationFacto
 \tTopic: isr\tPartition: 0\tLeader: 2\tReplicas: 1,2,3\tIsr: 2,3\tElr: \tLastKnownElr: 
 \tTopic: isr\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 3,2\tElr: \tLastKnownElr: 
 \tTopic: isr\tPartition: 2\tLeader: 3\tReplicas: 3,1,2\tIsr: 2,3\tElr: \tLastKnownElr: 
-"""  # noqa: W291 - the tool's own trailing spaces
+"""
 PARTITIONS = [
     {"error_code": 0, "partition_index": 0, "leader_id": 2, "leader_epoch": 1,
      "replica_nodes": [1, 2, 3], "isr_nodes": [2, 3], "offline_replicas": [1]},
