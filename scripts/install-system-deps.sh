@@ -2,6 +2,8 @@
 # System packages the test suite drives beyond Python:
 #   chromium              the week 6 browser test (a real headless browser opens the live dashboard)
 #   curl                  the course brief's own check of the order API (`kafkalab orders up` + curl)
+#   kcat                  librdkafka's command-line client, a peer that produces and consumes on
+#                         the local Apache Kafka (tests/test_peers.py)
 #   postgresql + wal2json week 7's real change data capture (logical decoding); the tests start a
 #                         throwaway cluster of their own as the `postgres` user (initdb refuses root)
 # Idempotent: installs only what is missing, so `make test` calls it every time.
@@ -13,6 +15,7 @@ set -eu
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
 # Any PostgreSQL server version will do; wal2json must match it.
 initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$initdb" ]; then
@@ -22,7 +25,7 @@ fi
 if [ -z "$missing" ] && [ -n "$initdb" ]; then
     pgv=$(basename "$(dirname "$(dirname "$initdb")")")
     if ls /usr/lib/postgresql/"$pgv"/lib/wal2json.so >/dev/null 2>&1; then
-        echo "system packages: chromium, curl, PostgreSQL $pgv with wal2json present"
+        echo "system packages: chromium, curl, kcat, PostgreSQL $pgv with wal2json present"
         exit 0
     fi
 fi

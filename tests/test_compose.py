@@ -174,10 +174,14 @@ def test_three_kafka_nodes_with_distinct_ids(brokers: dict[str, dict[str, Any]])
     assert sorted(node_id(b) for b in brokers.values()) == [1, 2, 3]
 
 
-def test_kafka_image_is_pinned_to_4x(brokers: dict[str, dict[str, Any]]) -> None:
+def test_kafka_image_is_the_version_kafkalab_runs_locally(
+    brokers: dict[str, dict[str, Any]],
+) -> None:
+    """The cluster in compose/ runs the same Kafka as ``kafkalab broker up`` (its jars)."""
+    from kafkalab.broker import KAFKA_VERSION
+
     for name, broker in brokers.items():
-        tag = broker["image"].partition(":")[2]
-        assert tag.split(".")[0] == "4" and tag != "latest", f"{name}: {broker['image']}"
+        assert broker["image"] == f"apache/kafka:{KAFKA_VERSION}", f"{name}: {broker['image']}"
 
 
 def test_every_node_is_broker_and_controller(brokers: dict[str, dict[str, Any]]) -> None:

@@ -1,4 +1,5 @@
-"""Checkers for week 8: a lag alert rule, timing a handler, and sizing a consumer group.
+"""Checkers for week 8: a lag alert rule, timing a handler, sizing a consumer group, and
+reading leaders and in-sync replicas on the three-node cluster.
 
 >>> from kafkalab import ops
 >>> print(check_lag_rule(lambda threshold, for_s, group: ops.LagAbove(
@@ -25,7 +26,8 @@ from typing import Any
 
 from kafkalab.exercises import Result
 
-__all__ = ["LAG_SERIES", "check_capacity_plan", "check_lag_rule", "check_timed"]
+__all__ = ["LAG_SERIES", "check_capacity_plan", "check_lag_rule", "check_leaders_and_isr",
+           "check_prediction", "check_timed"]
 
 #: Total lag of group "billing", one sample per second from t=0: a spike at
 #: t=2, then a real incident from t=10 to t=16.
@@ -191,4 +193,115 @@ def check_capacity_plan(plan: Callable[[float, float, float], tuple[int, int]]) 
                                "broker memory and rebalance time")
         else:
             r.check(True, f"{partitions} partition(s), {consumers} consumer(s) {where}", "")
+    return r.done()
+
+
+def _normalise(answer: Any) -> dict[int, tuple[Any, list[Any]]]:
+    """``{partition: (leader, sorted isr)}``, or raise TypeError or ValueError saying what
+    is wrong."""
+    if not isinstance(answer, dict):
+        raise TypeError(f"leaders_and_isr returned {type(answer).__name__} {answer!r:.80}: return "
+                         "a dict {partition: (leader, [isr])}")
+    out = {}
+    for partition, value in answer.items():
+        if not (isinstance(value, (tuple, list)) and len(value) == 2
+                and isinstance(value[1], (list, tuple, set))):
+            raise ValueError(f"partition {partition!r} maps to {value!r}: map each partition to a "
+                             "pair (leader, [isr])")
+        try:
+            isr = sorted(value[1])
+        except TypeError:
+            isr = list(value[1])
+        out[partition] = (value[0], isr)
+    return out
+
+
+def check_leaders_and_isr(leaders_and_isr: Callable[[Any, str], Any], admin: Any, topic: str,
+                          bootstrap: str) -> Result:
+    """Exercise 4: ``leaders_and_isr(admin, topic)`` returns ``{partition: (leader, [isr])}``.
+
+    ``admin`` is a kafka-python ``KafkaAdminClient``. The answer is compared, partition by
+    partition, with what Kafka's own ``kafka-topics --describe`` says about ``topic`` on
+    the cluster at ``bootstrap`` (ISR order does not matter).
+    """
+    from kafkalab import broker
+    from kafkalab.ops.replication import parse_topics_describe
+
+    r = Result("Exercise 4: leaders and in-sync replicas")
+    answers = []
+    for when in ("before", "after"):  # before and after the tool runs, in case the ISR moved
+        try:
+            raw = leaders_and_isr(admin, topic)
+        except Exception as exc:
+            r.check(False, "", f"leaders_and_isr(admin, {topic!r}) raised {type(exc).__name__}: "
+                               f"{exc}")
+            return r.done()
+        try:
+            answers.append(_normalise(raw))
+        except (TypeError, ValueError) as exc:
+            r.check(False, "", str(exc))
+            return r.done()
+        if when == "before":
+            described = broker.tool("kafka-topics", "--bootstrap-server", bootstrap,
+                                    "--describe", "--topic", topic, timeout=60)
+    states = parse_topics_describe(described.stdout, topic)
+    truth = {p: (st.leader, sorted(st.isr)) for p, st in states.items()}
+    if not r.check(described.returncode == 0 and bool(truth), "kafka-topics --describe answered",
+                   f"kafka-topics --describe --topic {topic} gave no partitions (exit "
+                   f"{described.returncode}): {described.stderr.strip()[-300:]}"):
+        return r.done()
+    answer = answers[0] if answers[0] == truth else answers[1]
+    if not r.check(set(answer) == set(truth),
+                   f"one entry per partition: {sorted(truth)}",
+                   f"you returned partitions {sorted(answer, key=str)}; {topic} has "
+                   f"{sorted(truth)}: one entry per item of describe_topics' 'partitions', keyed "
+                   "by its 'partition_index'"):
+        return r.done()
+    wrong_leaders = [p for p in truth if answer[p][0] != truth[p][0]]
+    r.check(not wrong_leaders, "every leader matches kafka-topics --describe",
+            "; ".join(f"partition {p}: you say leader {answer[p][0]!r}, Kafka says {truth[p][0]}"
+                      for p in wrong_leaders[:3])
+            + (": that is the first replica, the *preferred* leader, not the current one; "
+               "read 'leader_id'" if any(answer[p][0] == states[p].replicas[0]
+                                          for p in wrong_leaders) else ": read 'leader_id'"))
+    wrong_isr = [p for p in truth if answer[p][1] != truth[p][1]]
+    sizes = [len(truth[p][1]) for p in sorted(truth)]
+    r.check(not wrong_isr, f"every ISR matches kafka-topics --describe (sizes {sizes})",
+            "; ".join(f"partition {p}: you say ISR {answer[p][1]}, Kafka says {truth[p][1]}"
+                      for p in wrong_isr[:3])
+            + (": those are all the replicas ('replica_nodes'); the in-sync ones are "
+               "'isr_nodes'" if any(answer[p][1] == sorted(states[p].replicas)
+                                    for p in wrong_isr)
+               else ": read 'isr_nodes'"))
+    return r.done()
+
+
+def check_prediction(prediction: Any, observed: int, replication_factor: int = 3,
+                     min_insync: int = 2) -> Result:
+    """Exercise 4, predict then run: how many nodes can stop while ``acks="all"`` writes
+    still succeed? ``observed`` is what the experiment saw."""
+    r = Result("Exercise 4: predict, then run")
+    expected = replication_factor - min_insync
+    rule = (f"with replication factor {replication_factor} and min.insync.replicas {min_insync}, "
+            f"an acks='all' write needs {min_insync} in-sync copies, so {expected} node(s) can "
+            "stop")
+    if not r.check(isinstance(prediction, int) and not isinstance(prediction, bool),
+                   "the prediction is a whole number",
+                   f"prediction = {prediction!r}: set it to a whole number of nodes"):
+        return r.done()
+    r.check(observed == expected, f"the experiment agrees with the rule: {rule}",
+            f"the experiment saw writes succeed with {observed} node(s) stopped, but {rule}: "
+            "was every node running when it started?")
+    if prediction == expected:
+        r.check(True, f"you predicted {prediction}: right, {rule}", "")
+    elif prediction > expected:
+        left = replication_factor - prediction
+        r.check(False, "", f"you predicted {prediction}; it is {expected}: with {prediction} "
+                           f"stopped, {left} in-sync cop{'y' if left == 1 else 'ies'} "
+                           f"remain{'s' if left == 1 else ''}, fewer than min.insync.replicas "
+                           f"{min_insync}, so the leader refuses the write (NotEnoughReplicas)")
+    else:
+        r.check(False, "", f"you predicted {prediction}; it is {expected}: with one node "
+                           f"stopped, {replication_factor - 1} in-sync copies remain, as many as "
+                           "min.insync.replicas asks for, so writes go on")
     return r.done()
