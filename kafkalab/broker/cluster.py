@@ -42,6 +42,8 @@ MAX_NODES = 5
 #: measured at about 10 s; see docs/local-broker.md).
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
+#: Without a controller quorum a node cannot shut down cleanly (see _stop_nodes).
+NO_QUORUM_STOP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -385,10 +387,31 @@ def ensure() -> ClusterInfo:
 
 # -- stopping ------------------------------------------------------------------
 
+def stop_timeout(info: ClusterInfo, timeout: float = STOP_TIMEOUT) -> float:
+    """How long a node may take to stop: ``timeout``, or a few seconds when fewer
+    than a majority of the nodes run (no controller quorum to shut down with).
+
+    >>> up, down = NodeInfo(1, 1, 2, pid=10), NodeInfo(2, 3, 4)
+    >>> stop_timeout(ClusterInfo((up, down, replace(down, id=3)), "c", "/f"))
+    5.0
+    >>> stop_timeout(ClusterInfo((up, replace(up, id=2), down), "c", "/f"))
+    30.0
+    """
+    running = sum(n.running for n in info.nodes)
+    if running < len(info.nodes) // 2 + 1:
+        return min(timeout, NO_QUORUM_STOP_TIMEOUT)
+    return timeout
+
+
 def _stop_nodes(info: ClusterInfo, node_ids: list[int], timeout: float = STOP_TIMEOUT) -> ClusterInfo:
     """SIGTERM the given nodes, wait for them (SIGKILL after ``timeout``), record it."""
     folder = Path(info.folder)
     targets = [n for n in info.nodes if n.id in node_ids and n.pid is not None]
+    # A node shuts down cleanly by asking the controller quorum to move its
+    # partitions away. With fewer than a majority of the nodes running there is
+    # no quorum to ask, and it would wait for ever: give it a few seconds, then
+    # kill it (its logs are recovered at the next start, as after a crash).
+    timeout = stop_timeout(info, timeout)
     for n in targets:
         if _ours(n.pid, folder):
             with contextlib.suppress(ProcessLookupError):
@@ -397,7 +420,10 @@ def _stop_nodes(info: ClusterInfo, node_ids: list[int], timeout: float = STOP_TI
     for n in targets:
         while pid_alive(n.pid) and _ours(n.pid, folder):
             if time.monotonic() > deadline:
-                log.warning("Kafka node %d (pid %s) did not stop within %.0f s; killing it",
+                log.warning("Kafka node %d (pid %s) did not stop within %.0f s; killing it "
+                            "(with no controller quorum it cannot stop cleanly)"
+                            if timeout == NO_QUORUM_STOP_TIMEOUT else
+                            "Kafka node %d (pid %s) did not stop within %.0f s; killing it",
                             n.id, n.pid, timeout)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(n.pid, signal.SIGKILL)
