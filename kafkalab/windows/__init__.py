@@ -25,7 +25,7 @@ from kafkalab.windows.hopping import Hopping
 from kafkalab.windows.session import Session
 from kafkalab.windows.tumbling import Tumbling
 from kafkalab.windows.watermark import Watermark
-from kafkalab.windows.window import Window, WindowSpec, iso
+from kafkalab.windows.window import Window, WindowSpec, iso, window_start
 
 __all__ = [
     "Aggregator",
@@ -49,4 +49,5 @@ __all__ = [
     "WindowedAggregation",
     "field_getter",
     "iso",
+    "window_start",
 ]
