@@ -11,7 +11,9 @@ timestamps: :mod:`kafkalab.streams` connects it to topics.
 from kafkalab.windows.aggregation import EmitMode, LateRecord, WindowedAggregation, WindowResult
 from kafkalab.windows.aggregators import (
     Aggregator,
+    Collect,
     Count,
+    CountBy,
     CountDistinct,
     Fields,
     Max,
@@ -29,7 +31,9 @@ from kafkalab.windows.window import Window, WindowSpec, iso, window_start
 
 __all__ = [
     "Aggregator",
+    "Collect",
     "Count",
+    "CountBy",
     "CountDistinct",
     "EmitMode",
     "Fields",

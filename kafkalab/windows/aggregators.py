@@ -32,7 +32,9 @@ from typing import Any
 
 __all__ = [
     "Aggregator",
+    "Collect",
     "Count",
+    "CountBy",
     "CountDistinct",
     "Fields",
     "Max",
@@ -208,6 +210,73 @@ class CountDistinct(Aggregator):
 
     def merge(self, a: list[Any], b: list[Any]) -> list[Any]:
         return sorted(set(a) | set(b))
+
+
+class CountBy(Aggregator):
+    """How many records per value of a field, e.g. log lines per level in a minute.
+
+    The accumulator is a dict from the value's text to its count (text, because
+    a checkpoint is JSON and JSON keys are strings). Values first seen first:
+    ``collections.Counter(acc).most_common()`` then breaks ties in that order.
+    ``None`` values are not counted.
+
+    >>> agg = CountBy("level")
+    >>> acc = agg.initialize()
+    >>> for level in ["INFO", "ERROR", "INFO"]:
+    ...     acc = agg.add(acc, {"level": level})
+    >>> agg.result(acc)
+    {'INFO': 2, 'ERROR': 1}
+    """
+
+    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
+        self.field = field
+        self._get = field_getter(field)
+
+    def initialize(self) -> dict[str, int]:
+        return {}
+
+    def add(self, acc: dict[str, int], value: Any) -> dict[str, int]:
+        v = self._get(value)
+        if v is None:
+            return acc
+        v = str(v)
+        return {**acc, v: acc.get(v, 0) + 1}
+
+    def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        out = dict(a)
+        for v, n in b.items():
+            out[v] = out.get(v, 0) + n
+        return out
+
+
+class Collect(Aggregator):
+    """Every value of a field, in arrival order (quix-streams' ``Collect``).
+
+    For what needs all of a window's values: percentiles, a least-squares
+    slope. The accumulator grows with the window; ``None`` values are skipped
+    (a log line without a duration).
+
+    >>> agg = Collect("ms")
+    >>> acc = agg.initialize()
+    >>> for ms in [20, None, 35]:
+    ...     acc = agg.add(acc, {"ms": ms})
+    >>> agg.result(acc)
+    [20, 35]
+    """
+
+    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
+        self.field = field
+        self._get = field_getter(field)
+
+    def initialize(self) -> list[Any]:
+        return []
+
+    def add(self, acc: list[Any], value: Any) -> list[Any]:
+        v = self._get(value)
+        return acc if v is None else [*acc, v]
+
+    def merge(self, a: list[Any], b: list[Any]) -> list[Any]:
+        return [*a, *b]
 
 
 class Reduce(Aggregator):
