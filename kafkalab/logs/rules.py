@@ -37,10 +37,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kafkalab.logs.aggregate import window_start
 from kafkalab.logs.alert import SEVERITIES, Alert
 from kafkalab.logs.record import LEVELS, normalise_level, timestamp_ms
 from kafkalab.logs.templates import template as default_template
+from kafkalab.windows import window_start
 
 __all__ = [
     "DEFAULT_RULES",
