@@ -210,6 +210,15 @@ class WindowedAggregation:
                        (self._expires(window), window.start_ms, skey, next(self._seq), key,
                         window))
 
+    def _add(self, key: Any, window: Window, value: Any) -> Any:
+        """Add ``value`` to the key's ``window``, opening it if new; return its accumulator."""
+        acc = self._state.get((key, window))
+        if acc is None and (key, window) not in self._state:
+            acc = self.aggregator.initialize()
+            self._open(key, window, acc)
+        acc = self._state[(key, window)] = self.aggregator.add(acc, value)
+        return acc
+
     def process(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
         """Add one record; return what to emit (results and/or a late record)."""
         self.records += 1
@@ -230,12 +239,7 @@ class WindowedAggregation:
                 if clock.is_closed(self._expires(window)):
                     closed.append(window)
                     continue
-                acc = self._state.get((key, window))
-                if acc is None and (key, window) not in self._state:
-                    acc = self.aggregator.initialize()
-                    self._open(key, window, acc)
-                acc = self.aggregator.add(acc, value)
-                self._state[(key, window)] = acc
+                acc = self._add(key, window, value)
                 if self.emit != "final":
                     out.append(WindowResult(key, window, self.aggregator.result(acc)))
             if closed:
@@ -307,12 +311,7 @@ class WindowedAggregation:
         self._counted[key] = n + 1
         out: list[Emitted] = []
         for window in self.spec.windows_for(n):
-            acc = self._state.get((key, window))
-            if acc is None and (key, window) not in self._state:
-                acc = self.aggregator.initialize()
-                self._open(key, window, acc)
-            acc = self.aggregator.add(acc, value)
-            self._state[(key, window)] = acc
+            acc = self._add(key, window, value)
             if self.emit != "final":
                 out.append(WindowResult(key, window, self.aggregator.result(acc)))
             if self.spec.is_full(window, n):

@@ -78,6 +78,14 @@ class Aggregator:
         return f"{type(self).__name__}()"
 
 
+class _OfField(Aggregator):
+    """An aggregator of one field of each record (a dict key, a callable, or the value)."""
+
+    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
+        self.field = field
+        self._get = field_getter(field)
+
+
 class Count(Aggregator):
     """How many records.
 
@@ -95,16 +103,12 @@ class Count(Aggregator):
         return a + b
 
 
-class Sum(Aggregator):
+class Sum(_OfField):
     """The sum of a field (or of the values).
 
     >>> Sum().merge(Sum().add(0, 2), Sum().add(0, 3))
     5
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> float:
         return 0
@@ -116,16 +120,12 @@ class Sum(Aggregator):
         return a + b
 
 
-class Mean(Aggregator):
+class Mean(_OfField):
     """The mean of a field; ``None`` for an empty window. The accumulator is ``[sum, n]``.
 
     >>> Mean().result(Mean().initialize()) is None
     True
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> list[float]:
         return [0, 0]
@@ -140,16 +140,12 @@ class Mean(Aggregator):
         return [a[0] + b[0], a[1] + b[1]]
 
 
-class Min(Aggregator):
+class Min(_OfField):
     """The smallest value of a field (``None`` when empty).
 
     >>> Min().result(Min().add(Min().add(Min().initialize(), 3), 1))
     1
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> Any:
         return None
@@ -177,7 +173,7 @@ class Max(Min):
         return b if a is None else a if b is None else max(a, b)
 
 
-class CountDistinct(Aggregator):
+class CountDistinct(_OfField):
     """How many different values of a field, e.g. active users per minute.
 
     Exact: the accumulator keeps the distinct values (as a sorted list, so
@@ -191,10 +187,6 @@ class CountDistinct(Aggregator):
     >>> agg.result(acc), acc
     (2, ['U1', 'U2'])
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> list[Any]:
         return []
@@ -212,7 +204,7 @@ class CountDistinct(Aggregator):
         return sorted(set(a) | set(b))
 
 
-class CountBy(Aggregator):
+class CountBy(_OfField):
     """How many records per value of a field, e.g. log lines per level in a minute.
 
     The accumulator is a dict from the value's text to its count (text, because
@@ -227,10 +219,6 @@ class CountBy(Aggregator):
     >>> agg.result(acc)
     {'INFO': 2, 'ERROR': 1}
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> dict[str, int]:
         return {}
@@ -249,7 +237,7 @@ class CountBy(Aggregator):
         return out
 
 
-class Collect(Aggregator):
+class Collect(_OfField):
     """Every value of a field, in arrival order (quix-streams' ``Collect``).
 
     For what needs all of a window's values: percentiles, a least-squares
@@ -263,10 +251,6 @@ class Collect(Aggregator):
     >>> agg.result(acc)
     [20, 35]
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> list[Any]:
         return []
