@@ -234,6 +234,7 @@ class MaintenancePredictor:
         out = []
         # The first reading of a later minute closes the device's previous one.
         for minute in self._minutes.process(device_id, reading.value, ts):
+            assert isinstance(minute, WindowResult)  # never late: older readings returned above
             pred = self._close_minute(dev, device_id, minute)
             if pred is not None:
                 out.append(pred)

@@ -179,7 +179,7 @@ class WindowAggregator:
         errors = sum(levels.get(lvl, 0) for lvl in ERROR_LEVELS)
         # Most frequent first; ties in the order first seen (CountBy keeps it).
         top = collections.Counter(result.value["templates"]).most_common(self.top_n)
-        latency = None
+        latency: dict[str, Any] | None = None
         if durations:
             latency = {"count": len(durations)}
             latency.update({f"p{q:g}": percentile(durations, q) for q in self.percentiles})

@@ -200,6 +200,17 @@ def test_windows_close_per_service_and_late_records_are_counted_not_added() -> N
     assert sum(s["total"] for s in agg.flush()) == 3
 
 
+def test_a_record_for_a_window_the_watermark_passed_is_late_even_if_it_never_opened() -> None:
+    agg = WindowAggregator(60, lateness_s=5)
+    rec = lambda s: make_record(service="api", level="INFO", message="m",  # noqa: E731
+                                timestamp_ms=T0 + s * 1000)
+    agg.add(rec(0))
+    assert [s["total"] for s in agg.add(rec(200))] == [1]   # [0, 60 s) closes
+    # [60 s, 120 s) never had a record, but 120 s + 5 s is behind the watermark: late,
+    # not a window opened and closed at once (the engine's rule, as in Kafka Streams).
+    assert agg.add(rec(100)) == [] and agg.stats.late == 1
+
+
 def test_summaries_survive_a_snapshot_and_restore(records) -> None:
     import json
 
