@@ -16,6 +16,10 @@ last record arrives; event time plays no part, so no record is ever late.
 [Window(start_ms=0, end_ms=3), Window(start_ms=1, end_ms=4)]
 >>> CountBased(3, step=1).windows_for(4)
 [Window(start_ms=2, end_ms=5), Window(start_ms=3, end_ms=6), Window(start_ms=4, end_ms=7)]
+>>> from kafkalab.windows import Sum, WindowedAggregation
+>>> threes = WindowedAggregation(CountBased(3), Sum(), emit="final")
+>>> [r.value for v in range(7) for r in threes.process("k", v, 0)]   # 0+1+2, 3+4+5
+[3, 12]
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ figure per event, which is what alert rules need, does without them.
 Window(start_ms=16001, end_ms=26001)
 >>> s.window_for(26_000).contains(16_000), s.window_for(26_000).contains(16_001)
 (False, True)
+>>> from kafkalab.windows import Count, WindowedAggregation
+>>> errors = WindowedAggregation(Sliding(10_000), Count(), closing="key")
+>>> [errors.process("api", None, ts)[-1].value for ts in (0, 4_000, 12_000)]  # errors in 10 s
+[1, 2, 2]
 >>> Sliding(0)
 Traceback (most recent call last):
 ...
