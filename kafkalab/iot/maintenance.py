@@ -13,6 +13,14 @@ horizon has passed (label "no failure") or the device reports a failure
 (label "failure" for the predictions made in the H minutes before it). Nothing
 from the future is used.
 
+The rolling features are windows of week 6's engine,
+:class:`kafkalab.windows.WindowedAggregation`, one key per device: a one-minute
+:class:`~kafkalab.windows.Tumbling` mean (each device closes its minutes in its
+own time, ``closing="key"``), then two :class:`~kafkalab.windows.CountBased`
+windows over the minute means: the last ``window_min`` of them (``step=1``) and
+the first ``baseline_min`` (the baseline). So :meth:`MaintenancePredictor.snapshot`
+is built on the engine's.
+
 >>> from kafkalab.iot.simulator import simulate
 >>> from kafkalab.iot.validation import validate
 >>> sim = simulate(devices=8, minutes=720, seed=3, malformed_rate=0, duplicate_rate=0,
@@ -25,6 +33,7 @@ True
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +43,15 @@ from river import compose, linear_model, optim, preprocessing
 
 from kafkalab.iot.alerts import DEFAULT_THRESHOLDS, Threshold
 from kafkalab.iot.validation import Reading
-from kafkalab.windows import iso
+from kafkalab.windows import (
+    Collect,
+    CountBased,
+    Mean,
+    Tumbling,
+    WindowedAggregation,
+    WindowResult,
+    iso,
+)
 
 __all__ = ["PREDICTIONS_TOPIC", "SCALES", "MaintenancePredictor", "MaintenanceReport",
            "Prediction", "WarningTime", "default_model", "evaluate"]
@@ -81,12 +98,8 @@ class Prediction:
 @dataclass
 class _Device:
     type: str
-    minute: int | None = None          # start of the minute being filled
-    total: float = 0.0
-    count: int = 0
     last_ts: int | None = None
-    means: collections.deque = field(default_factory=lambda: collections.deque(maxlen=15))
-    baseline: list[float] = field(default_factory=list)
+    baseline: float | None = None      # mean of the first minute means after a (re)start
     pending: list[tuple[int, dict[str, float], Prediction]] = field(default_factory=list)
 
 
@@ -130,15 +143,22 @@ class MaintenancePredictor:
         self.failures_seen = 0
         #: ``(prediction, label)`` for every prediction whose label is known.
         self.resolved: list[tuple[Prediction, bool]] = []
+        # Windows per device (the key): minute means, closed by the device's
+        # own next minute; the last window_min of them at every minute; the
+        # first baseline_min of them.
+        self._minutes = WindowedAggregation(Tumbling(_MINUTE), Mean(), emit="final",
+                                            closing="key")
+        self._recent = WindowedAggregation(CountBased(window_min, step=1), Collect(),
+                                           emit="final")
+        self._baseline = WindowedAggregation(CountBased(baseline_min), Mean(), emit="final")
 
     # -- features ------------------------------------------------------------
 
-    def _features(self, dev: _Device) -> dict[str, float] | None:
-        if len(dev.baseline) < self.baseline_min or len(dev.means) < self.window_min:
+    def _features(self, dev: _Device, means: list[float] | None) -> dict[str, float] | None:
+        if dev.baseline is None or means is None:
             return None
         scale = SCALES.get(dev.type, 1.0)
-        base = sum(dev.baseline) / len(dev.baseline)
-        means = list(dev.means)
+        base = dev.baseline
         recent = sum(means[-5:]) / len(means[-5:])
         # Least-squares slope of the minute means, per 10 minutes.
         n = len(means)
@@ -148,19 +168,20 @@ class MaintenancePredictor:
             (i - mx) ** 2 for i in range(n))
         return {"level": (recent - base) / scale, "slope": 10 * slope / scale}
 
-    def _close_minute(self, dev: _Device, device_id: str) -> Prediction | None:
-        if dev.minute is None or dev.count == 0:
-            return None
-        mean = dev.total / dev.count
-        if len(dev.baseline) < self.baseline_min:
-            dev.baseline.append(mean)
-        dev.means.append(mean)
-        x = self._features(dev)
+    def _close_minute(self, dev: _Device, device_id: str, minute: WindowResult
+                      ) -> Prediction | None:
+        mean, end = minute.value, minute.window.end_ms
+        if dev.baseline is None:
+            for full in self._baseline.process(device_id, mean, end):
+                dev.baseline = full.value
+        # The window of the last window_min means completes at every minute once there are that many.
+        means = [full.value for full in self._recent.process(device_id, mean, end)]
+        x = self._features(dev, means[-1] if means else None)
         if x is None:
             return None
         proba = float(self.model.predict_proba_one(x).get(True, 0.0))
         ready = self.failures_seen >= self.min_failures
-        pred = Prediction(device_id=device_id, type=dev.type, timestamp_ms=dev.minute + _MINUTE,
+        pred = Prediction(device_id=device_id, type=dev.type, timestamp_ms=end,
                           probability=proba, alarm=ready and proba >= self.threshold,
                           horizon_min=self.horizon_min, features=x)
         dev.pending.append((pred.timestamp_ms, x, pred))
@@ -183,46 +204,74 @@ class MaintenancePredictor:
                 keep.append((t, x, pred))
         dev.pending = keep
 
-    def _fail(self, dev: _Device, failed_ms: int) -> None:
+    def _fail(self, dev: _Device, device_id: str, failed_ms: int) -> None:
         for t, x, pred in dev.pending:
             self._learn(x, pred, failed_ms - t <= self.horizon_ms)
         dev.pending = []
         self.failures_seen += 1
-        self._reset(dev)
+        self._reset(dev, device_id)
 
-    def _reset(self, dev: _Device) -> None:
-        dev.minute, dev.total, dev.count = None, 0.0, 0
-        dev.means = collections.deque(maxlen=self.window_min)
-        dev.baseline = []
+    def _reset(self, dev: _Device, device_id: str) -> None:
+        # Start the device's windows afresh; the half-filled minute is dropped.
+        for windows in (self._minutes, self._recent, self._baseline):
+            windows.flush(device_id)
+        dev.baseline = None
 
     # -- the stream ------------------------------------------------------------
 
     def observe(self, reading: Reading) -> list[Prediction]:
         """Feed one reading; return the predictions of the minutes it closed."""
-        dev = self.devices.get(reading.device_id)
+        device_id = reading.device_id
+        dev = self.devices.get(device_id)
         if dev is None:
-            dev = self.devices[reading.device_id] = _Device(
-                type=reading.type, means=collections.deque(maxlen=self.window_min))
+            dev = self.devices[device_id] = _Device(type=reading.type)
         ts = reading.timestamp_ms
         if dev.last_ts is not None and ts <= dev.last_ts:
             return []  # a duplicate or a late reading: stored, but not used for features
         if dev.last_ts is not None and ts - dev.last_ts >= self.gap_ms:
-            self._reset(dev)  # silent for a while: serviced, so a new baseline
+            self._reset(dev, device_id)  # silent for a while: serviced, so a new baseline
         dev.last_ts = ts
         out = []
-        minute = ts - ts % _MINUTE
-        if dev.minute is not None and minute != dev.minute:
-            pred = self._close_minute(dev, reading.device_id)
+        # The first reading of a later minute closes the device's previous one.
+        for minute in self._minutes.process(device_id, reading.value, ts):
+            assert isinstance(minute, WindowResult)  # never late: older readings returned above
+            pred = self._close_minute(dev, device_id, minute)
             if pred is not None:
                 out.append(pred)
-            dev.total, dev.count = 0.0, 0
-        dev.minute = minute
-        dev.total += reading.value
-        dev.count += 1
         self._resolve_until(dev, ts)
         if reading.status == "failed":
-            self._fail(dev, ts)
+            self._fail(dev, device_id, ts)
         return out
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The features' windows and each device's baseline and pending predictions, as JSON.
+
+        Not the model: a river model is a Python object, saved with ``pickle``
+        apart from this checkpoint (and never unpickled from a topic others can
+        write to). :attr:`resolved` is the evaluation's record, not state.
+        """
+        return {"minutes": self._minutes.snapshot(), "recent": self._recent.snapshot(),
+                "baseline": self._baseline.snapshot(), "failures_seen": self.failures_seen,
+                "devices": {d: {"type": dev.type, "last_ts": dev.last_ts,
+                                "baseline": dev.baseline,
+                                "pending": [dataclasses.asdict(p) for _, _, p in dev.pending]}
+                            for d, dev in self.devices.items()}}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`snapshot` (with the model restored apart)."""
+        self._minutes.restore(state["minutes"])
+        self._recent.restore(state["recent"])
+        self._baseline.restore(state["baseline"])
+        self.failures_seen = state["failures_seen"]
+        self.devices = {}
+        for d, dev in state["devices"].items():
+            pending = [Prediction(**p) for p in dev["pending"]]
+            self.devices[d] = _Device(type=dev["type"], last_ts=dev["last_ts"],
+                                      baseline=dev["baseline"],
+                                      pending=[(p.timestamp_ms, dict(p.features), p)
+                                               for p in pending])
 
 
 @dataclass(frozen=True)

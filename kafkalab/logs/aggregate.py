@@ -12,7 +12,12 @@ its records share one partition (the Kafka key is the service) and so arrive
 in order, whatever the other services do. A record for a window already
 closed is *late*: it is counted in ``stats.late`` and logged, not added.
 
-This is the simple windowing week 5 needs; week 6 builds a general one.
+The windows are the course's one windowing engine, week 6's
+:class:`kafkalab.windows.WindowedAggregation`: a :class:`~kafkalab.windows.Tumbling`
+window per service with ``closing="key"`` (each service's own watermark) and
+``grace_ms`` the lateness, folding records with :class:`~kafkalab.windows.CountBy`
+(levels, templates) and :class:`~kafkalab.windows.Collect` (durations). Its
+:meth:`~WindowAggregator.snapshot` is the engine's, so a restart loses no window.
 
 >>> from kafkalab.logs.record import make_record
 >>> agg = WindowAggregator(window_s=60, lateness_s=0)
@@ -31,32 +36,25 @@ This is the simple windowing week 5 needs; week 6 builds a general one.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from kafkalab import windows
 from kafkalab.logs.record import LEVELS, timestamp_ms, to_iso
 from kafkalab.logs.templates import template as default_template
 
 __all__ = ["AggregatorStats", "WindowAggregator", "counts_frame", "percentile",
-           "summaries_frame", "window_start"]
+           "summaries_frame"]
 
 log = logging.getLogger(__name__)
 
 ERROR_LEVELS = ("ERROR", "CRITICAL")
-
-
-def window_start(ts_ms: int, window_ms: int) -> int:
-    """The start of the tumbling window holding ``ts_ms``.
-
-    >>> window_start(125_000, 60_000), window_start(-1, 60_000)
-    (120000, -60000)
-    """
-    return ts_ms - ts_ms % window_ms  # Python's % floors, so negatives work too
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -73,12 +71,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
-@dataclass
-class _Window:
-    start_ms: int
-    counts: collections.Counter[str] = field(default_factory=collections.Counter)
-    templates: collections.Counter[str] = field(default_factory=collections.Counter)
-    durations: list[float] = field(default_factory=list)
+def _duration(record: Mapping[str, Any]) -> float | None:
+    """The record's ``metadata.duration_ms`` when it is a number (most records have none)."""
+    duration = (record.get("metadata") or {}).get("duration_ms")
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        return float(duration)
+    return None
 
 
 @dataclass
@@ -118,94 +116,79 @@ class WindowAggregator:
         self.percentiles = tuple(percentiles)
         self.stats = AggregatorStats()
         self.summaries: list[dict[str, Any]] = []
-        self._open: dict[str, dict[int, _Window]] = collections.defaultdict(dict)
-        self._closed_until: dict[str, int] = {}  # per service: windows before this are closed
-        self._watermark: dict[str, int] = {}
+        #: The engine: one tumbling window per service, closed by the service's own time.
+        self.aggregation = windows.WindowedAggregation(
+            windows.Tumbling(self.window_ms),
+            windows.Fields(levels=windows.CountBy("level"),
+                           templates=windows.CountBy(
+                               lambda r: self.templater(r.get("message") or "")),
+                           durations=windows.Collect(_duration)),
+            grace_ms=self.lateness_ms, emit="final", closing="key")
 
     def add(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Count one validated record; return the summaries of windows it closed."""
-        service = record["service"]
-        ts = timestamp_ms(record)
-        start = window_start(ts, self.window_ms)
-        if start < self._closed_until.get(service, start):
-            self.stats.late += 1
-            log.info("late record for %s at %s: its window is already closed", service, to_iso(ts))
-            return []
-        win = self._open[service].get(start)
-        if win is None:
-            win = self._open[service][start] = _Window(start)
-        level = record["level"]
-        win.counts[level] += 1
-        win.templates[self.templater(record.get("message") or "")] += 1
-        duration = (record.get("metadata") or {}).get("duration_ms")
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool):
-            win.durations.append(float(duration))
-        self.stats.added += 1
-        self._watermark[service] = max(self._watermark.get(service, ts), ts)
-        return self.advance(service, self._watermark[service] - self.lateness_ms)
-
-    def advance(self, service: str, watermark_ms: int) -> list[dict[str, Any]]:
-        """Close ``service``'s windows that end at or before ``watermark_ms``.
-
-        :meth:`add` calls this; call it yourself to close windows by the wall
-        clock when a service goes quiet.
-        """
-        closed = []
-        for start in sorted(self._open.get(service, {})):
-            if start + self.window_ms > watermark_ms:
-                break
-            closed.append(self._close(service, start))
-        return closed
+        emitted = self.aggregation.process(record["service"], record, timestamp_ms(record))
+        if not any(isinstance(out, windows.LateRecord) for out in emitted):
+            self.stats.added += 1
+        return self._summarise_all(emitted)
 
     def advance_all(self, watermark_ms: int) -> list[dict[str, Any]]:
         """Close every service's windows that end at or before ``watermark_ms``.
 
         For live logs only: a service that went quiet never moves its own
         watermark, so its last window would stay open. Passing *now* minus
-        the lateness closes it. (On a replay of old logs, now is far past
-        every window, and each would close after its first record.)
+        the lateness closes it, and records older than that are late from
+        then on. (On a replay of old logs, now is far past every window, and
+        each would close after its first record.)
         """
-        closed = []
-        for service in sorted(self._open):
-            closed.extend(self.advance(service, watermark_ms))
-            # Records older than this are late from now on, as after a normal close.
-            start = window_start(watermark_ms, self.window_ms)
-            if start > self._closed_until.get(service, start):
-                self._closed_until[service] = start
-        return closed
+        # The engine keeps a window until stream time passes its end + grace.
+        return self._summarise_all(self.aggregation.advance(watermark_ms + self.lateness_ms))
 
     def flush(self) -> list[dict[str, Any]]:
         """Close every open window (at the end of a bounded run)."""
+        return self._summarise_all(self.aggregation.flush())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The open windows, each service's watermark and the counters, as JSON."""
+        return {"windows": self.aggregation.snapshot(), "stats": dataclasses.asdict(self.stats)}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`snapshot` (after a restart)."""
+        self.aggregation.restore(state["windows"])
+        self.stats = AggregatorStats(**state["stats"])
+
+    def _summarise_all(self, emitted: Iterable[windows.WindowResult | windows.LateRecord]
+                       ) -> list[dict[str, Any]]:
         closed = []
-        for service in sorted(self._open):
-            for start in sorted(self._open[service]):
-                closed.append(self._close(service, start))
+        for out in emitted:
+            if isinstance(out, windows.LateRecord):
+                self.stats.late += 1
+                log.info("late record for %s at %s: its window is already closed", out.key,
+                         to_iso(out.timestamp_ms))
+                continue
+            self.stats.windows_closed += 1
+            summary = self.summarise(out)
+            self.summaries.append(summary)
+            closed.append(summary)
         return closed
 
-    def _close(self, service: str, start: int) -> dict[str, Any]:
-        win = self._open[service].pop(start)
-        self._closed_until[service] = max(self._closed_until.get(service, start),
-                                          start + self.window_ms)
-        self.stats.windows_closed += 1
-        summary = self.summarise(service, win)
-        self.summaries.append(summary)
-        return summary
-
-    def summarise(self, service: str, win: _Window) -> dict[str, Any]:
-        total = sum(win.counts.values())
-        errors = sum(win.counts[lvl] for lvl in ERROR_LEVELS)
-        # Most frequent first; ties in the order first seen (Counter keeps it).
-        top = win.templates.most_common(self.top_n)
-        latency = None
-        if win.durations:
-            latency = {"count": len(win.durations)}
-            latency.update({f"p{q:g}": percentile(win.durations, q) for q in self.percentiles})
+    def summarise(self, result: windows.WindowResult) -> dict[str, Any]:
+        """The summary of one service's window from the engine's final result."""
+        levels, durations = result.value["levels"], result.value["durations"]
+        total = sum(levels.values())
+        errors = sum(levels.get(lvl, 0) for lvl in ERROR_LEVELS)
+        # Most frequent first; ties in the order first seen (CountBy keeps it).
+        top = collections.Counter(result.value["templates"]).most_common(self.top_n)
+        latency: dict[str, Any] | None = None
+        if durations:
+            latency = {"count": len(durations)}
+            latency.update({f"p{q:g}": percentile(durations, q) for q in self.percentiles})
         return {
-            "window_start": to_iso(win.start_ms),
-            "window_end": to_iso(win.start_ms + self.window_ms),
-            "service": service,
+            "window_start": to_iso(result.window.start_ms),
+            "window_end": to_iso(result.window.end_ms),
+            "service": result.key,
             "total": total,
-            "counts": {lvl: win.counts.get(lvl, 0) for lvl in LEVELS},
+            "counts": {lvl: levels.get(lvl, 0) for lvl in LEVELS},
             "errors": errors,
             "error_rate": round(errors / total, 4) if total else 0.0,
             "top_templates": [{"template": t, "count": n} for t, n in top],

@@ -19,7 +19,11 @@ Rules are written in code or loaded from a dict or YAML text
       - {name: error-burst, type: burst, count: 20, within_s: 10}
 
 Times are the records' own timestamps (event time), so replaying logs
-raises the same alerts as living through them.
+raises the same alerts as living through them. The two rules that count over
+time, ``error_rate`` and ``burst``, count on week 6's windowing engine
+(:class:`kafkalab.windows.WindowedAggregation`, each service in its own time):
+a tumbling and a sliding window. Their ``snapshot()`` and ``restore(state)``
+are the engine's, so a checkpoint keeps a half-counted window.
 
 >>> from kafkalab.logs.record import validate
 >>> rule = PatternRule("oom", pattern="OutOfMemory")
@@ -30,17 +34,27 @@ raises the same alerts as living through them.
 
 from __future__ import annotations
 
-import collections
 import inspect
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kafkalab.logs.aggregate import window_start
 from kafkalab.logs.alert import SEVERITIES, Alert
 from kafkalab.logs.record import LEVELS, normalise_level, timestamp_ms
 from kafkalab.logs.templates import template as default_template
+from kafkalab.windows import (
+    Count,
+    Fields,
+    Max,
+    Min,
+    Reduce,
+    Sliding,
+    Sum,
+    Tumbling,
+    WindowedAggregation,
+    WindowResult,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -106,7 +120,21 @@ def _min_level(level: str | int) -> int:
     return LEVELS[normalise_level(level)]
 
 
-class ErrorRateRule(Rule):
+class _WindowedRule(Rule):
+    """A rule that counts in ``self.aggregation``: its state is the engine's."""
+
+    aggregation: WindowedAggregation
+
+    def snapshot(self) -> dict[str, Any]:
+        """The rule's windows as JSON (a checkpoint)."""
+        return self.aggregation.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`snapshot`."""
+        self.aggregation.restore(state)
+
+
+class ErrorRateRule(_WindowedRule):
     """Alert when errors are at least ``threshold`` of a service's records in a window.
 
     A window is judged when it is complete: when the service logs past its
@@ -133,15 +161,22 @@ class ErrorRateRule(Rule):
         self.threshold = threshold
         self.window_ms = int(window_s * 1000)
         self.min_records = min_records
-        # Per service: [window start, records, errors, last record seen]
-        self._windows: dict[str, list[Any]] = {}
+        # Per service, tumbling windows of records, errors and the last record
+        # (the alert's time). A service's record of a later window completes
+        # the previous one (no grace); a straggler for a judged window is late.
+        self.aggregation = WindowedAggregation(
+            Tumbling(self.window_ms),
+            Fields(total=Count(), errors=Sum(lambda r: r["level"] in ("ERROR", "CRITICAL")),
+                   last=Reduce(lambda _, newer: newer)),
+            emit="final", closing="key")
 
-    def _judge(self, state: list[Any]) -> Alert | None:
-        start, total, errors, last = state
+    def _judge(self, result: WindowResult) -> Alert | None:
+        total, errors, last = (result.value[k] for k in ("total", "errors", "last"))
         if total < self.min_records or errors / total < self.threshold:
             return None
         from kafkalab.logs.record import to_iso
 
+        start = result.window.start_ms
         return self.alert(last, f"error rate {errors / total:.0%} ({errors} of {total}) in the "
                                 f"window from {to_iso(start)} reached {self.threshold:.0%}",
                           window_start_ms=start, errors=errors, total=total,
@@ -150,28 +185,17 @@ class ErrorRateRule(Rule):
     def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record):
             return None
-        start = window_start(timestamp_ms(record), self.window_ms)
-        state = self._windows.get(record["service"])
         fired = None
-        if state is not None and start > state[0]:
-            fired = self._judge(state)  # the previous window is complete
-            state = None
-        if state is None:
-            state = self._windows[record["service"]] = [start, 0, 0, record]
-        elif start < state[0]:
-            return None  # a straggler for a window already judged
-        state[1] += 1
-        state[2] += record["level"] in ("ERROR", "CRITICAL")
-        state[3] = record
+        for out in self.aggregation.process(record["service"], record, timestamp_ms(record)):
+            if isinstance(out, WindowResult):  # a completed window (a LateRecord is ignored)
+                fired = self._judge(out) or fired
         return fired
 
     def flush(self) -> list[Alert]:
-        fired = [a for a in map(self._judge, self._windows.values()) if a is not None]
-        self._windows.clear()
-        return fired
+        return [a for a in map(self._judge, self.aggregation.flush()) if a is not None]
 
 
-class BurstRule(Rule):
+class BurstRule(_WindowedRule):
     """Alert when ``count`` matching records of one service arrive within ``within_s`` seconds.
 
     A record matches when its level is at least ``level`` and, if ``pattern``
@@ -195,7 +219,12 @@ class BurstRule(Rule):
         self.within_ms = int(within_s * 1000)
         self.level = _min_level(level)
         self.pattern = re.compile(pattern) if pattern else None
-        self._recent: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
+        # Per service, a sliding window over the matching records' times: at
+        # each one, how many there were in the ``within_s`` up to it, and the
+        # first and last of them (the burst's span).
+        self.aggregation = WindowedAggregation(
+            Sliding(self.within_ms), Fields(n=Count(), first=Min(), last=Max()),
+            emit="update", closing="key")
 
     def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record) or LEVELS[record["level"]] < self.level:
@@ -203,14 +232,13 @@ class BurstRule(Rule):
         if self.pattern is not None and not self.pattern.search(record.get("message") or ""):
             return None
         ts = timestamp_ms(record)
-        recent = self._recent[record["service"]]
-        recent.append(ts)
-        while recent and recent[0] <= ts - self.within_ms:
-            recent.popleft()  # slide the window: forget what is too old
-        if len(recent) < self.count:
+        counts = [out.value for out in self.aggregation.process(record["service"], ts, ts)
+                  if isinstance(out, WindowResult)]
+        burst = max(counts, key=lambda c: c["n"], default=None)
+        if burst is None or burst["n"] < self.count:
             return None
-        span = (recent[-1] - recent[0]) / 1000
-        recent.clear()  # the next alert needs a fresh burst
+        span = (burst["last"] - burst["first"]) / 1000
+        self.aggregation.flush(record["service"])  # the next alert needs a fresh burst
         return self.alert(record, f"{self.count} matching records within {span:.1f} s "
                                   f"(limit: {self.count} in {self.within_ms / 1000:g} s)",
                           count=self.count, span_s=span)

@@ -20,6 +20,13 @@ Two emit modes, as in Kafka Streams:
 * ``"both"``: every update, and the final value once more at close (a live
   dashboard that also feeds an anomaly detector).
 
+Stream time is the partition's by default, as in Kafka Streams. With
+``closing="key"`` (quix-streams' closing strategy of the same name) each key
+has its own: only the key's own records close its windows. That is right when
+each key's records arrive in order but keys are interleaved arbitrarily, e.g.
+one service's logs or one device's readings, and a busy key must not make a
+quiet one's records late.
+
 >>> from kafkalab.windows import Tumbling, Count
 >>> agg = WindowedAggregation(Tumbling(60_000), Count(), grace_ms=10_000, emit="final")
 >>> agg.process("shop", {"n": 1}, 5_000)            # window [0, 60 s) is open
@@ -42,13 +49,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kafkalab.windows.aggregators import Aggregator
+from kafkalab.windows.count_based import CountBased
 from kafkalab.windows.session import Session
+from kafkalab.windows.sliding import Sliding
 from kafkalab.windows.watermark import Watermark
 from kafkalab.windows.window import Window, WindowSpec, iso
 
-__all__ = ["EmitMode", "LateRecord", "WindowResult", "WindowedAggregation"]
+__all__ = ["Closing", "EmitMode", "LateRecord", "WindowResult", "WindowedAggregation"]
 
 EmitMode = Literal["update", "final", "both"]
+Closing = Literal["partition", "key"]
+
+#: The one closing scope of ``closing="partition"`` (a key never equals it).
+_PARTITION = object()
 
 
 @dataclass(frozen=True)
@@ -104,14 +117,18 @@ class WindowedAggregation:
     Parameters
     ----------
     spec
-        :class:`~kafkalab.windows.Tumbling`, :class:`~kafkalab.windows.Hopping`
-        or :class:`~kafkalab.windows.Session`.
+        :class:`~kafkalab.windows.Tumbling`, :class:`~kafkalab.windows.Hopping`,
+        :class:`~kafkalab.windows.Session`, :class:`~kafkalab.windows.Sliding`
+        or :class:`~kafkalab.windows.CountBased`.
     aggregator
         An :class:`~kafkalab.windows.aggregators.Aggregator`.
     grace_ms
         How long after its end a window still accepts late-arriving records.
     emit
         ``"update"`` (every change), ``"final"`` (once, on close) or ``"both"``.
+    closing
+        Whose stream time closes windows: the partition's (``"partition"``)
+        or each key's own (``"key"``).
 
     Notes
     -----
@@ -120,22 +137,31 @@ class WindowedAggregation:
     on how partitions are spread over processors or interleaved when read.
     """
 
-    def __init__(self, spec: WindowSpec | Session, aggregator: Aggregator, *,
-                 grace_ms: int = 0, emit: EmitMode = "update") -> None:
+    def __init__(self, spec: WindowSpec | Session | Sliding | CountBased, aggregator: Aggregator,
+                 *, grace_ms: int = 0, emit: EmitMode = "update",
+                 closing: Closing = "partition") -> None:
         if emit not in ("update", "final", "both"):
             raise ValueError(f"emit must be 'update', 'final' or 'both'; got {emit!r}")
+        if closing not in ("partition", "key"):
+            raise ValueError(f"closing must be 'partition' or 'key'; got {closing!r}")
         if isinstance(spec, Session) and type(aggregator).merge is Aggregator.merge:
             raise TypeError(f"session windows merge accumulators, but {aggregator!r} has no "
                             "merge(); write one")
         self.spec = spec
         self.aggregator = aggregator
         self.emit = emit
-        self.clock = Watermark(grace_ms)
+        self.closing = closing
+        self.clock = Watermark(grace_ms)  # the partition's stream time, whatever the closing
         self.late_count = 0
         self.records = 0
         self._state: dict[tuple[Any, Window], Any] = {}
-        self._heap: list[tuple[int, int, str, int, Any, Window]] = []
+        # Windows by the event time they expire at, one heap per closing scope
+        # (the partition, or each key), so closing looks at the oldest only.
+        self._heaps: dict[Any, list[tuple[int, int, str, int, Any, Window]]] = {}
+        self._key_clocks: dict[Any, Watermark] = {}  # closing="key": each key's stream time
         self._seq = itertools.count()
+        self._recent: dict[Any, list[list[Any]]] = {}  # Sliding: a key's recent [ts, value]
+        self._counted: dict[Any, int] = {}  # CountBased: records numbered so far per key
 
     # -- reading the state -------------------------------------------------
 
@@ -158,6 +184,17 @@ class WindowedAggregation:
 
     # -- processing --------------------------------------------------------
 
+    def _scope(self, key: Any) -> Any:
+        return key if self.closing == "key" else _PARTITION
+
+    def _clock(self, scope: Any) -> Watermark:
+        if scope is _PARTITION:
+            return self.clock
+        clock = self._key_clocks.get(scope)
+        if clock is None:
+            clock = self._key_clocks[scope] = Watermark(self.clock.grace_ms)
+        return clock
+
     def _expires(self, window: Window) -> int:
         """Event time at which a window stops changing (the grace comes on top)."""
         if isinstance(self.spec, Session):
@@ -166,42 +203,57 @@ class WindowedAggregation:
 
     def _open(self, key: Any, window: Window, acc: Any) -> None:
         self._state[(key, window)] = acc
+        if isinstance(self.spec, CountBased):
+            return  # complete when full, not by time: nothing to expire
         skey = "" if key is None else str(key)
-        heapq.heappush(self._heap, (self._expires(window), window.start_ms, skey,
-                                    next(self._seq), key, window))
+        heapq.heappush(self._heaps.setdefault(self._scope(key), []),
+                       (self._expires(window), window.start_ms, skey, next(self._seq), key,
+                        window))
+
+    def _add(self, key: Any, window: Window, value: Any) -> Any:
+        """Add ``value`` to the key's ``window``, opening it if new; return its accumulator."""
+        acc = self._state.get((key, window))
+        if acc is None and (key, window) not in self._state:
+            acc = self.aggregator.initialize()
+            self._open(key, window, acc)
+        acc = self._state[(key, window)] = self.aggregator.add(acc, value)
+        return acc
 
     def process(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
         """Add one record; return what to emit (results and/or a late record)."""
         self.records += 1
         self.clock.observe(ts_ms)
+        scope = self._scope(key)
+        clock = self._clock(scope)
+        clock.observe(ts_ms)
         out: list[Emitted] = []
         if isinstance(self.spec, Session):
-            out.extend(self._process_session(key, value, ts_ms))
+            out.extend(self._process_session(key, value, ts_ms, clock))
+        elif isinstance(self.spec, Sliding):
+            out.extend(self._process_sliding(key, value, ts_ms, clock))
+        elif isinstance(self.spec, CountBased):
+            out.extend(self._process_count(key, value))
         else:
             closed: list[Window] = []
             for window in self.spec.windows_for(ts_ms):
-                if self.clock.is_closed(self._expires(window)):
+                if clock.is_closed(self._expires(window)):
                     closed.append(window)
                     continue
-                acc = self._state.get((key, window))
-                if acc is None and (key, window) not in self._state:
-                    acc = self.aggregator.initialize()
-                    self._open(key, window, acc)
-                acc = self.aggregator.add(acc, value)
-                self._state[(key, window)] = acc
+                acc = self._add(key, window, value)
                 if self.emit != "final":
                     out.append(WindowResult(key, window, self.aggregator.result(acc)))
             if closed:
-                out.append(self._late(key, value, ts_ms, closed))
-        out.extend(self.close_expired())
+                out.append(self._late(key, value, ts_ms, closed, clock))
+        out.extend(self._close_expired(scope))
         return out
 
-    def _process_session(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
+    def _process_session(self, key: Any, value: Any, ts_ms: int,
+                         clock: Watermark) -> list[Emitted]:
         assert isinstance(self.spec, Session)
         mine = [w for (k, w) in self._state if k == key]
         window, replaced = self.spec.place(mine, ts_ms)
-        if self.clock.is_closed(self._expires(window)):
-            return [self._late(key, value, ts_ms, [window])]
+        if clock.is_closed(self._expires(window)):
+            return [self._late(key, value, ts_ms, [window], clock)]
         acc = self.aggregator.initialize()
         out: list[Emitted] = []
         for old in replaced:
@@ -214,43 +266,134 @@ class WindowedAggregation:
             out.append(WindowResult(key, window, self.aggregator.result(acc)))
         return out
 
-    def _late(self, key: Any, value: Any, ts_ms: int, windows: list[Window]) -> LateRecord:
+    def _process_sliding(self, key: Any, value: Any, ts_ms: int,
+                         clock: Watermark) -> list[Emitted]:
+        assert isinstance(self.spec, Sliding)
+        recent = self._recent.setdefault(key, [])
+        recent.append([ts_ms, value])
+        out: list[Emitted] = []
+        changed = []
+        # A record out of order also belongs to the later windows that hold its time.
+        for k, window in [kw for kw in self._state if kw[0] == key and kw[1].contains(ts_ms)]:
+            if not clock.is_closed(self._expires(window)):
+                self._state[(k, window)] = self.aggregator.add(self._state[(k, window)], value)
+                changed.append(window)
+        own = self.spec.window_for(ts_ms)
+        if clock.is_closed(self._expires(own)):
+            out.append(self._late(key, value, ts_ms, [own], clock))
+        elif (key, own) not in self._state:
+            # A new window starts from the key's recent records that it reaches back to.
+            acc = self.aggregator.initialize()
+            for t, v in recent:
+                if own.contains(t):
+                    acc = self.aggregator.add(acc, v)
+            self._open(key, own, acc)
+            changed.append(own)
+        if self.emit != "final":
+            out.extend(WindowResult(key, w, self.aggregator.result(self._state[(key, w)]))
+                       for w in sorted(changed))
+        self._forget_old(key, clock)
+        return out
+
+    def _forget_old(self, key: Any, clock: Watermark) -> None:
+        """Drop a key's recent records that no open or future sliding window can hold."""
+        assert isinstance(self.spec, Sliding)
+        keep = [r for r in self._recent.get(key, ())
+                if not self.spec.forgettable(r[0], clock.stream_time, clock.grace_ms)]
+        if keep:
+            self._recent[key] = keep
+        else:
+            self._recent.pop(key, None)
+
+    def _process_count(self, key: Any, value: Any) -> list[Emitted]:
+        assert isinstance(self.spec, CountBased)
+        n = self._counted.get(key, 0)
+        self._counted[key] = n + 1
+        out: list[Emitted] = []
+        for window in self.spec.windows_for(n):
+            acc = self._add(key, window, value)
+            if self.emit != "final":
+                out.append(WindowResult(key, window, self.aggregator.result(acc)))
+            if self.spec.is_full(window, n):
+                del self._state[(key, window)]
+                if self.emit != "update":
+                    out.append(WindowResult(key, window, self.aggregator.result(acc), final=True))
+        return out
+
+    def _late(self, key: Any, value: Any, ts_ms: int, windows: list[Window],
+              clock: Watermark) -> LateRecord:
         self.late_count += 1
-        return LateRecord(key, value, ts_ms, self.clock.stream_time, tuple(windows))
+        return LateRecord(key, value, ts_ms, clock.stream_time, tuple(windows))
 
     def close_expired(self) -> list[WindowResult]:
         """Close (and in ``"final"`` mode emit) every window stream time has passed."""
+        return [r for scope in list(self._heaps) for r in self._close_expired(scope)]
+
+    def _close_expired(self, scope: Any) -> list[WindowResult]:
+        heap = self._heaps.get(scope, [])
+        clock = self._clock(scope)
         out: list[WindowResult] = []
-        while self._heap and self.clock.is_closed(self._heap[0][0]):
-            *_, key, window = heapq.heappop(self._heap)
+        while heap and clock.is_closed(heap[0][0]):
+            *_, key, window = heapq.heappop(heap)
             if (key, window) not in self._state:
-                continue  # a session merged into a bigger one: nothing to close
+                continue  # a session merged into a bigger one, or flushed: nothing to close
             acc = self._state.pop((key, window))
+            if isinstance(self.spec, Sliding):
+                self._forget_old(key, clock)
             if self.emit != "update":
                 out.append(WindowResult(key, window, self.aggregator.result(acc), final=True))
         return out
 
     def advance(self, ts_ms: int) -> list[WindowResult]:
-        """Move stream time without a record (a punctuation); close what it passes."""
-        self.clock.observe(ts_ms)
+        """Move stream time without a record (a punctuation); close what it passes.
+
+        With ``closing="key"`` every key's stream time moves: a punctuation
+        from the wall clock closes the windows of keys that went quiet.
+        """
+        for clock in (self.clock, *self._key_clocks.values()):
+            clock.observe(ts_ms)
         return self.close_expired()
 
-    def flush(self) -> list[WindowResult]:
-        """Close every open window now and emit it as final (end of a bounded run)."""
-        out = [WindowResult(r.key, r.window, r.value, final=True) for r in self.current()]
-        self._state.clear()
-        self._heap.clear()
+    def flush(self, *keys: Any) -> list[WindowResult]:
+        """Close every open window now and emit it as final (end of a bounded run).
+
+        Given ``keys``, only theirs: a key's windows start afresh after it,
+        e.g. when a device is repaired, or an alert rule has fired on a burst
+        and the next alert needs a new one.
+        """
+        out = [WindowResult(r.key, r.window, r.value, final=True) for r in self.current()
+               if not keys or r.key in keys]
+        for r in out:
+            del self._state[(r.key, r.window)]  # left in a heap, skipped when it expires
+        for key in keys or list(self._recent) + list(self._counted):
+            self._recent.pop(key, None)
+            self._counted.pop(key, None)
+        if not keys:
+            self._heaps.clear()
         return out
 
     # -- checkpoints -------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON: stream time, counters and open windows."""
-        return {"stream_time": self.clock.stream_time, "late": self.late_count,
-                "records": self.records,
-                "windows": [[k, w.start_ms, w.end_ms, acc]
-                            for (k, w), acc in sorted(self._state.items(),
-                                                      key=lambda kv: _order(*kv[0]))]}
+        """The whole state as JSON: stream time, counters and open windows.
+
+        Also, when there are any, each key's stream time (``closing="key"``),
+        the recent records sliding windows reach back to, and how many records
+        of each key count windows have numbered.
+        """
+        snap: dict[str, Any] = {
+            "stream_time": self.clock.stream_time, "late": self.late_count,
+            "records": self.records,
+            "windows": [[k, w.start_ms, w.end_ms, acc]
+                        for (k, w), acc in sorted(self._state.items(),
+                                                  key=lambda kv: _order(*kv[0]))]}
+        if self._key_clocks:
+            snap["key_times"] = [[k, c.stream_time] for k, c in self._key_clocks.items()]
+        if self._recent:
+            snap["recent"] = [[k, [list(r) for r in rs]] for k, rs in self._recent.items()]
+        if self._counted:
+            snap["counted"] = [[k, n] for k, n in self._counted.items()]
+        return snap
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Replace the state with a :meth:`snapshot` (after a restart)."""
@@ -258,7 +401,12 @@ class WindowedAggregation:
         self.late_count = snap["late"]
         self.records = snap.get("records", 0)
         self._state.clear()
-        self._heap.clear()
+        self._heaps.clear()
+        self._key_clocks.clear()
+        for key, stream_time in snap.get("key_times", []):
+            self._clock(key).stream_time = stream_time
+        self._recent = {k: [list(r) for r in rs] for k, rs in snap.get("recent", [])}
+        self._counted = {k: n for k, n in snap.get("counted", [])}
         for key, start, end, acc in snap["windows"]:
             self._open(key, Window(start, end), acc)
 

@@ -32,7 +32,9 @@ from typing import Any
 
 __all__ = [
     "Aggregator",
+    "Collect",
     "Count",
+    "CountBy",
     "CountDistinct",
     "Fields",
     "Max",
@@ -76,6 +78,14 @@ class Aggregator:
         return f"{type(self).__name__}()"
 
 
+class _OfField(Aggregator):
+    """An aggregator of one field of each record (a dict key, a callable, or the value)."""
+
+    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
+        self.field = field
+        self._get = field_getter(field)
+
+
 class Count(Aggregator):
     """How many records.
 
@@ -93,16 +103,12 @@ class Count(Aggregator):
         return a + b
 
 
-class Sum(Aggregator):
+class Sum(_OfField):
     """The sum of a field (or of the values).
 
     >>> Sum().merge(Sum().add(0, 2), Sum().add(0, 3))
     5
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> float:
         return 0
@@ -114,16 +120,12 @@ class Sum(Aggregator):
         return a + b
 
 
-class Mean(Aggregator):
+class Mean(_OfField):
     """The mean of a field; ``None`` for an empty window. The accumulator is ``[sum, n]``.
 
     >>> Mean().result(Mean().initialize()) is None
     True
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> list[float]:
         return [0, 0]
@@ -138,16 +140,12 @@ class Mean(Aggregator):
         return [a[0] + b[0], a[1] + b[1]]
 
 
-class Min(Aggregator):
+class Min(_OfField):
     """The smallest value of a field (``None`` when empty).
 
     >>> Min().result(Min().add(Min().add(Min().initialize(), 3), 1))
     1
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> Any:
         return None
@@ -175,7 +173,7 @@ class Max(Min):
         return b if a is None else a if b is None else max(a, b)
 
 
-class CountDistinct(Aggregator):
+class CountDistinct(_OfField):
     """How many different values of a field, e.g. active users per minute.
 
     Exact: the accumulator keeps the distinct values (as a sorted list, so
@@ -189,10 +187,6 @@ class CountDistinct(Aggregator):
     >>> agg.result(acc), acc
     (2, ['U1', 'U2'])
     """
-
-    def __init__(self, field: str | Callable[[Any], Any] | None = None) -> None:
-        self.field = field
-        self._get = field_getter(field)
 
     def initialize(self) -> list[Any]:
         return []
@@ -208,6 +202,65 @@ class CountDistinct(Aggregator):
 
     def merge(self, a: list[Any], b: list[Any]) -> list[Any]:
         return sorted(set(a) | set(b))
+
+
+class CountBy(_OfField):
+    """How many records per value of a field, e.g. log lines per level in a minute.
+
+    The accumulator is a dict from the value's text to its count (text, because
+    a checkpoint is JSON and JSON keys are strings). Values first seen first:
+    ``collections.Counter(acc).most_common()`` then breaks ties in that order.
+    ``None`` values are not counted.
+
+    >>> agg = CountBy("level")
+    >>> acc = agg.initialize()
+    >>> for level in ["INFO", "ERROR", "INFO"]:
+    ...     acc = agg.add(acc, {"level": level})
+    >>> agg.result(acc)
+    {'INFO': 2, 'ERROR': 1}
+    """
+
+    def initialize(self) -> dict[str, int]:
+        return {}
+
+    def add(self, acc: dict[str, int], value: Any) -> dict[str, int]:
+        v = self._get(value)
+        if v is None:
+            return acc
+        v = str(v)
+        return {**acc, v: acc.get(v, 0) + 1}
+
+    def merge(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        out = dict(a)
+        for v, n in b.items():
+            out[v] = out.get(v, 0) + n
+        return out
+
+
+class Collect(_OfField):
+    """Every value of a field, in arrival order (quix-streams' ``Collect``).
+
+    For what needs all of a window's values: percentiles, a least-squares
+    slope. The accumulator grows with the window; ``None`` values are skipped
+    (a log line without a duration).
+
+    >>> agg = Collect("ms")
+    >>> acc = agg.initialize()
+    >>> for ms in [20, None, 35]:
+    ...     acc = agg.add(acc, {"ms": ms})
+    >>> agg.result(acc)
+    [20, 35]
+    """
+
+    def initialize(self) -> list[Any]:
+        return []
+
+    def add(self, acc: list[Any], value: Any) -> list[Any]:
+        v = self._get(value)
+        return acc if v is None else [*acc, v]
+
+    def merge(self, a: list[Any], b: list[Any]) -> list[Any]:
+        return [*a, *b]
 
 
 class Reduce(Aggregator):

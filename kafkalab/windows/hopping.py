@@ -16,7 +16,7 @@ ValueError: advance_ms (2000) must be between 1 and size_ms (1000); a bigger adv
 
 from __future__ import annotations
 
-from kafkalab.windows.window import Window, WindowSpec
+from kafkalab.windows.window import Window, WindowSpec, window_start
 
 __all__ = ["Hopping"]
 
@@ -37,7 +37,7 @@ class Hopping(WindowSpec):
     def windows_for(self, ts_ms: int) -> list[Window]:
         # The latest window containing ts starts at the last multiple of the
         # advance at or before ts; earlier ones step back while they still reach ts.
-        last = (ts_ms // self.advance_ms) * self.advance_ms
+        last = window_start(ts_ms, self.advance_ms)
         starts = range(last, ts_ms - self.size_ms, -self.advance_ms)
         return [Window(s, s + self.size_ms) for s in reversed(starts)]
 

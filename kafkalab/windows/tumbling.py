@@ -17,7 +17,7 @@ ValueError: a tumbling window needs size_ms > 0; got 0
 
 from __future__ import annotations
 
-from kafkalab.windows.window import Window, WindowSpec
+from kafkalab.windows.window import Window, WindowSpec, window_start
 
 __all__ = ["Tumbling"]
 
@@ -37,8 +37,7 @@ class Tumbling(WindowSpec):
         self.size_ms = int(size_ms)
 
     def windows_for(self, ts_ms: int) -> list[Window]:
-        # Floor division also floors negative times correctly (before 1970).
-        start = (ts_ms // self.size_ms) * self.size_ms
+        start = window_start(ts_ms, self.size_ms)
         return [Window(start, start + self.size_ms)]
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-__all__ = ["Window", "WindowSpec", "iso"]
+__all__ = ["Window", "WindowSpec", "iso", "window_start"]
 
 
 def iso(ms: int) -> str:
@@ -29,6 +29,20 @@ def iso(ms: int) -> str:
     """
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + (
         f".{ms % 1000:03d}Z" if ms % 1000 else "Z")
+
+
+def window_start(ts_ms: int, size_ms: int) -> int:
+    """The start of the epoch-aligned window of ``size_ms`` that holds ``ts_ms``.
+
+    The one place the package cuts time into slices: tumbling windows start
+    here, hopping windows step back from here, and the log summaries and IoT
+    minute means are tumbling windows. Floor division floors negative times
+    too (before 1970), so ``-1`` belongs to the window that ends at 0.
+
+    >>> window_start(125_000, 60_000), window_start(120_000, 60_000), window_start(-1, 60_000)
+    (120000, 120000, -60000)
+    """
+    return (ts_ms // size_ms) * size_ms
 
 
 class Window(NamedTuple):

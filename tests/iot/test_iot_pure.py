@@ -233,6 +233,31 @@ def test_labels_arrive_only_after_the_horizon() -> None:
     assert all(label == (failed - pred.timestamp_ms <= 10 * minute) for pred, label in new)
 
 
+def test_maintenance_restored_from_its_snapshot_predicts_the_same(fleet_readings) -> None:
+    import copy
+    import dataclasses
+    import json
+
+    _, readings = fleet_readings
+    kw = {"window_min": 10, "baseline_min": 12}
+
+    def run(p, rs):
+        return [dataclasses.asdict(x) for r in rs for x in p.observe(r)]
+
+    whole = iot.MaintenancePredictor(**kw)
+    expected = run(whole, readings)
+    first = iot.MaintenancePredictor(**kw)
+    cut = len(readings) * 3 // 5 + 7          # mid-minute: half-filled minutes in the snapshot
+    got = run(first, readings[:cut])
+    assert any(dev.pending for dev in first.devices.values())
+    state = json.loads(json.dumps(first.snapshot()))      # a checkpoint is JSON
+    second = iot.MaintenancePredictor(**kw, model=copy.deepcopy(first.model))  # the model apart
+    second.restore(state)
+    got += run(second, readings[cut:])
+    assert got == expected
+    assert second.failures_seen == whole.failures_seen
+
+
 def test_pipeline_handles_a_batch_without_kafka() -> None:
     pipeline = iot.IoTPipeline(group_id="unit")
     msgs = make_events([good(), good(value="hot"), good(), good(type="humidity", value=95,

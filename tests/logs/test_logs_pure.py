@@ -200,6 +200,33 @@ def test_windows_close_per_service_and_late_records_are_counted_not_added() -> N
     assert sum(s["total"] for s in agg.flush()) == 3
 
 
+def test_a_record_for_a_window_the_watermark_passed_is_late_even_if_it_never_opened() -> None:
+    agg = WindowAggregator(60, lateness_s=5)
+    rec = lambda s: make_record(service="api", level="INFO", message="m",  # noqa: E731
+                                timestamp_ms=T0 + s * 1000)
+    agg.add(rec(0))
+    assert [s["total"] for s in agg.add(rec(200))] == [1]   # [0, 60 s) closes
+    # [60 s, 120 s) never had a record, but 120 s + 5 s is behind the watermark: late,
+    # not a window opened and closed at once (the engine's rule, as in Kafka Streams).
+    assert agg.add(rec(100)) == [] and agg.stats.late == 1
+
+
+def test_summaries_survive_a_snapshot_and_restore(records) -> None:
+    import json
+
+    whole = WindowAggregator(60, lateness_s=5)
+    expected = [s for r in records for s in whole.add(r)] + whole.flush()
+    first = WindowAggregator(60, lateness_s=5)
+    half = len(records) // 2
+    got = [s for r in records[:half] for s in first.add(r)]
+    state = json.loads(json.dumps(first.snapshot()))     # a checkpoint is JSON
+    second = WindowAggregator(60, lateness_s=5)
+    second.restore(state)
+    got += [s for r in records[half:] for s in second.add(r)] + second.flush()
+    assert got == expected and second.stats == whole.stats
+    assert any(s["latency_ms"] for s in got)             # durations were in the open windows too
+
+
 def test_a_quiet_service_s_last_window_closes_by_the_wall_clock() -> None:
     from kafkalab.logs import LogAggregator
     from kafkalab.testing import make_events

@@ -35,7 +35,8 @@ def build(cls):
 
 def test_every_aggregator_is_covered():
     names = {c.__name__ for c in AGGREGATORS}
-    assert {"Count", "Sum", "Mean", "Min", "Max", "CountDistinct", "Reduce", "Fields"} <= names
+    assert {"Count", "Sum", "Mean", "Min", "Max", "CountDistinct", "Reduce", "Fields", "CountBy",
+            "Collect"} <= names
 
 
 @pytest.mark.parametrize("cls", AGGREGATORS, ids=lambda c: c.__name__)

@@ -8,7 +8,16 @@ import pytest
 
 from kafkalab import windows
 from kafkalab.testing import make_events
-from kafkalab.windows import Count, Hopping, Session, Tumbling, Window, WindowedAggregation
+from kafkalab.windows import (
+    Count,
+    CountBased,
+    Hopping,
+    Session,
+    Sliding,
+    Tumbling,
+    Window,
+    WindowedAggregation,
+)
 
 
 def test_tumbling_assigns_exactly_one_window():
@@ -36,6 +45,12 @@ def test_bad_window_sizes_are_refused_with_a_reason():
         Session(0)
     with pytest.raises(ValueError, match="emit must be"):
         WindowedAggregation(Tumbling(), Count(), emit="sometimes")
+    with pytest.raises(ValueError, match="size_ms > 0"):
+        Sliding(0)
+    with pytest.raises(ValueError, match="step between 1 and count"):
+        CountBased(3, step=4)
+    with pytest.raises(ValueError, match="closing must be"):
+        WindowedAggregation(Tumbling(), Count(), closing="never")
 
 
 def test_final_mode_emits_once_per_window_when_it_closes():
@@ -122,19 +137,22 @@ def test_session_needs_a_mergeable_aggregator():
         WindowedAggregation(Session(1000), NoMerge())
 
 
-@pytest.mark.parametrize("spec", [Tumbling(1000), Hopping(3000, 1000), Session(700)])
-def test_snapshot_restore_continues_identically(spec):
+@pytest.mark.parametrize("spec, closing", [
+    (Tumbling(1000), "partition"), (Hopping(3000, 1000), "partition"), (Session(700), "partition"),
+    (Sliding(2000), "partition"), (CountBased(4, step=2), "partition"), (Tumbling(1000), "key"),
+    (Sliding(2000), "key")], ids=repr)
+def test_snapshot_restore_continues_identically(spec, closing):
     """A checkpoint mid-stream, restored into a fresh object, gives the same results."""
     events = [(f"k{i % 3}", i, (i * 370) % 9000 + (i // 7) * 400) for i in range(120)]
     agg_fn = lambda: windows.Fields(n=Count(), s=windows.Sum(), m=windows.Max(),  # noqa: E731
                                     d=windows.CountDistinct())
-    whole = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    whole = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final", closing=closing)
     expected = [o for k, v, ts in events for o in whole.process(k, v, ts)] + whole.flush()
 
-    first = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    first = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final", closing=closing)
     got = [o for k, v, ts in events[:50] for o in first.process(k, v, ts)]
     snap = json.loads(json.dumps(first.snapshot()))   # must survive JSON
-    second = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final")
+    second = WindowedAggregation(spec, agg_fn(), grace_ms=1500, emit="final", closing=closing)
     second.restore(snap)
     got += [o for k, v, ts in events[50:] for o in second.process(k, v, ts)] + second.flush()
     assert got == expected
@@ -153,3 +171,50 @@ def test_both_mode_emits_updates_and_then_the_final_value():
     out = [o for ts in (100, 200, 1500) for o in agg.process("k", 1, ts)]
     assert [(r.window.start_ms, r.value, r.final) for r in out] == [
         (0, 1, False), (0, 2, False), (1000, 1, False), (0, 2, True)]
+
+
+def test_key_closing_lets_each_key_keep_its_own_stream_time():
+    # "api" runs ahead; "batch" logs in its own, slower, time.
+    events = [("api", 100), ("batch", 50), ("api", 5000), ("batch", 900), ("batch", 1200)]
+    by_partition = WindowedAggregation(Tumbling(1000), Count(), emit="final")
+    out = [o for k, ts in events for o in by_partition.process(k, None, ts)]
+    assert by_partition.late_count == 2       # batch@900 and @1200: behind the partition's 5000
+    by_key = WindowedAggregation(Tumbling(1000), Count(), emit="final", closing="key")
+    out = [o for k, ts in events for o in by_key.process(k, None, ts)]
+    assert by_key.late_count == 0
+    # batch@1200 closes batch's own [0, 1000) (2 records); api's [0, 1000) closed at 5000.
+    assert [(r.key, r.window.start_ms, r.value) for r in out] == [("api", 0, 1), ("batch", 0, 2)]
+    assert by_key.stream_time == 5000         # the partition's, for reporting
+    # A punctuation moves every key's time: the quiet keys' windows close too.
+    assert sorted((r.key, r.value) for r in by_key.advance(10_000)) == [("api", 1), ("batch", 1)]
+
+
+def test_flush_of_one_key_leaves_the_others_and_restarts_its_count():
+    agg = WindowedAggregation(CountBased(3), Count(), emit="final")
+    for key in ["a", "b", "a", "b"]:
+        agg.process(key, None, 0)
+    assert [(r.key, r.window, r.value) for r in agg.flush("a")] == [("a", Window(0, 3), 2)]
+    assert [r.key for r in agg.current()] == ["b"]
+    agg.process("a", None, 0)
+    assert [(r.key, r.window, r.value) for r in agg.current()] == [
+        ("a", Window(0, 3), 1), ("b", Window(0, 3), 2)]   # a's records are numbered afresh
+
+
+def test_sliding_window_counts_the_last_size_ms_at_every_event():
+    agg = WindowedAggregation(Sliding(10_000), Count(), emit="update", closing="key")
+    counts = [out[-1].value for ts in (0, 4_000, 9_999, 10_000, 20_000, 21_000)
+              for out in [agg.process("api", None, ts)]]
+    # 10 000 is exactly 10 s after 0: outside the window, as in pandas' rolling("10s").
+    assert counts == [1, 2, 3, 3, 1, 2]
+    assert agg.open_windows == 1              # grace 0: only the newest window is open
+    assert agg.flush("api")[0].window == Window(11_001, 21_001)
+    assert agg.process("api", None, 22_000)[-1].value == 1   # flushed: starts afresh
+
+
+def test_count_windows_emit_when_full_in_final_mode_and_every_record_in_update_mode():
+    final = WindowedAggregation(CountBased(2), windows.Sum(), emit="final")
+    assert [o for v in (1, 2, 3) for o in final.process("k", v, 0)] == [
+        windows.WindowResult("k", Window(0, 2), 3, final=True)]
+    update = WindowedAggregation(CountBased(2), windows.Sum(), emit="update")
+    assert [(o.value, o.final) for v in (1, 2, 3) for o in update.process("k", v, 0)] == [
+        (1, False), (3, False), (3, False)]

@@ -98,3 +98,77 @@ def test_update_mode_ends_with_the_final_values():
     final, _, _ = run_ours(df, windows.Tumbling(60_000), 30_000, emit="final")
     updates, _, _ = run_ours(df, windows.Tumbling(60_000), 30_000, emit="update")
     assert updates == final
+
+
+# -- sliding windows: pandas' rolling, and an independent reference with late data ------------
+
+def run_sliding(df: pd.DataFrame, size_ms: int, grace_ms: int):
+    return run_ours(df, windows.Sliding(size_ms), grace_ms)
+
+
+def test_sliding_equals_pandas_rolling_when_nothing_is_late():
+    df = shuffled_events(n=1200, seed=5)
+    size = 45_000
+    ours, late, _ = run_sliding(df, size, grace_ms=90_001)   # the largest delay: nothing late
+    assert late == []
+    ordered = df.sort_values("ts_ms", kind="stable").assign(
+        time=lambda d: pd.to_datetime(d["ts_ms"], unit="ms"))
+    rolled = (ordered.groupby("key").rolling(f"{size}ms", on="time")["total"]
+              .agg(["count", "sum"]).reset_index())
+    rolled["ts_ms"] = rolled["time"].astype("datetime64[ms]").astype("int64")
+    # With equal times in a key, the last of them has the whole window (pandas counts rows so far).
+    rolled = rolled.groupby(["key", "ts_ms"]).last()
+    expected = {(k, ts - size + 1): {"count": int(r["count"]), "revenue": int(r["sum"])}
+                for (k, ts), r in rolled.iterrows()}
+    assert ours == expected
+
+
+@pytest.mark.parametrize("grace_ms", [0, 5_000, 30_000])
+def test_sliding_with_out_of_order_and_late_records_equals_a_reference(grace_ms):
+    df = shuffled_events(n=700, seed=13)
+    size = 20_000
+    ours, late, agg = run_sliding(df, size, grace_ms)
+    # Reference, straight from the definition: a record at t opens the window
+    # (t - size, t] unless stream time has passed t + 1 + grace when it arrives; a
+    # record r is in that window when its time is in it and the window was still
+    # open when r arrived (stream time only grows, so "t + 1 + grace > stream time then").
+    rows = list(df.assign(st=df["ts_ms"].cummax()).itertuples())
+    windows_at = {(r.key, r.ts_ms) for r in rows if r.ts_ms + 1 + grace_ms > r.st}
+    expected = {}
+    for key, t in windows_at:
+        inside = [r for r in rows if r.key == key and t - size < r.ts_ms <= t
+                  and t + 1 + grace_ms > r.st]
+        expected[(key, t - size + 1)] = {"count": len(inside),
+                                         "revenue": sum(r.total for r in inside)}
+    assert ours == expected
+    assert len(late) == agg.late_count == sum(1 for r in rows if r.ts_ms + 1 + grace_ms <= r.st)
+    if grace_ms == 0:
+        assert late
+
+
+# -- count windows: pandas' cumcount groups and rolling(n) --------------------------------------
+
+@pytest.mark.parametrize("count", [1, 7, 50])
+def test_count_tumbling_equals_pandas_groups_of_n(count):
+    df = shuffled_events(n=900, seed=17)
+    ours, late, _ = run_ours(df, windows.CountBased(count), grace_ms=0)
+    assert late == []    # event time plays no part: nothing is ever late
+    df["n"] = df.groupby("key").cumcount()
+    g = df.groupby(["key", df["n"] // count])["total"].agg(["count", "sum"])
+    expected = {(k, i * count): {"count": int(r["count"]), "revenue": int(r["sum"])}
+                for (k, i), r in g.iterrows()}
+    assert ours == expected
+
+
+def test_count_hopping_with_step_one_equals_pandas_rolling():
+    df = shuffled_events(n=600, seed=19)
+    agg = windows.WindowedAggregation(windows.CountBased(5, step=1), windows.Sum("total"),
+                                      emit="final")
+    finals = {(r.key, r.window.end_ms - 1): r.value
+              for row in df.itertuples() for r in agg.process(row.key, {"total": row.total},
+                                                              row.ts_ms)}
+    df["n"] = df.groupby("key").cumcount()
+    rolled = df.groupby("key")["total"].rolling(5).sum().reset_index(level=0)
+    rolled["n"] = df["n"]
+    expected = {(r.key, r.n): int(r.total) for r in rolled.dropna().itertuples()}
+    assert finals == expected
