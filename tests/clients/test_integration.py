@@ -90,6 +90,19 @@ def test_group_commits_and_a_new_member_resumes_after_them(producer, new_topic, 
     assert sorted(rest) == [20, 21, 22, 23, 24]
 
 
+def test_records_fetched_while_joining_are_kept(producer, new_topic):
+    # wait_for_assignment polls, so it may fetch records in the same poll that
+    # joins the group (and runs the rebalance listener): none may be lost.
+    topic = new_topic(partitions=3)
+    for i in range(30):
+        producer.send(topic, {"n": i}, key=str(i))
+    producer.flush()
+    with Consumer(topic, group_id=unique("join")) as c:
+        c.wait_for_assignment(timeout=30)
+        got = [m.value["n"] for m in c.messages(max_messages=30, idle_timeout=1.5, timeout=30)]
+    assert sorted(got) == list(range(30))
+
+
 def test_two_members_split_the_partitions(producer, new_topic):
     topic = new_topic(partitions=4)
     group = unique("split")
