@@ -80,6 +80,9 @@ def test_group_commits_and_a_new_member_resumes_after_them(producer, new_topic, 
     with Consumer(topic, group_id=group) as c:
         first = list(c.messages(max_messages=20, timeout=30))
         c.commit(first)
+        assert admin.describe_group(group)["state"] == "Stable"
+        assert len(admin.describe_group(group)["members"]) == 1
+    assert admin.describe_group(group) == {"group": group, "state": "Empty", "members": []}
     assert sum(p.lag for p in admin.lag(group, topic)) == 0
     for i in range(20, 25):
         producer.send(topic, {"n": i}, key=str(i))
