@@ -4,7 +4,7 @@ A notebook that is run twice must show the same thing twice, so lessons
 delete and re-create their topics first. On real Kafka, deleting a topic is
 asynchronous: for a moment the old topic is "marked for deletion" and creating
 it again fails. :func:`fresh_topic` waits that moment out (bounded), so the
-same cell works on the embedded broker and on a 3-broker cluster.
+same cell works on the local broker and on a 3-broker cluster.
 
 >>> import inspect
 >>> list(inspect.signature(fresh_topic).parameters)
@@ -80,8 +80,8 @@ def fresh_topic(name: str, partitions: int = 3, *, admin: Admin | None = None,
 def fresh_group(group: str, *, admin: Admin | None = None) -> bool:
     """Forget a consumer group's committed offsets (it must have no live members).
 
-    Returns the broker's answer: True if it deleted the group. (The embedded
-    broker answers True for a group it never knew, too.)
+    Returns the broker's answer: True if it deleted the group, False if there
+    was no such group.
     """
     own = admin is None
     admin = admin or Admin()

@@ -236,11 +236,12 @@ class Group:
             return sum(m.processed for m in self.members.values())
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop every member, one after the other (members leaving all at once
-        during a rebalance can confuse the embedded broker; see docs/embedded-broker.md)."""
-        for name, member in list(self.members.items()):
-            if member.alive:
-                self.remove(name, timeout)
+        """Stop every member: all are told at once, then each is awaited."""
+        alive = [name for name, member in self.members.items() if member.alive]
+        for name in alive:
+            self.members[name].stop.set()
+        for name in alive:
+            self.remove(name, timeout)
 
     def __enter__(self) -> "Group":
         return self

@@ -3,7 +3,7 @@
 Windows, saga state machines, CDC envelopes and detectors take timestamps and
 records as plain values, so they are tested here with a fake clock and
 in-memory sources and sinks. Integration tests do *not* use these as a stand-in
-for Kafka: they run against the real embedded broker.
+for Kafka: they run against a real Apache Kafka broker.
 
 >>> clock = FakeClock(start_ms=1_700_000_000_000)
 >>> clock.now_ms()

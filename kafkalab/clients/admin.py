@@ -202,7 +202,7 @@ class Admin:
 
     def describe_group(self, group: str) -> dict[str, Any]:
         """State and member ids of a group."""
-        (desc,) = self.raw.describe_groups([group])
+        desc = self.raw.describe_groups([group])[group]
         return {"group": group, "state": desc.get("group_state"),
                 "members": [m.get("member_id") for m in desc.get("members", [])]}
 

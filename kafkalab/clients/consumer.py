@@ -32,9 +32,14 @@ class _Listener(ConsumerRebalanceListener):
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.owner._stable = False
-        # Records buffered for partitions we no longer own belong to the next owner.
-        gone = set(revoked)
-        self.owner._buffer = collections.deque(m for m in self.owner._buffer if m.tp not in gone)
+        # Records fetched but not yet handed out (see wait_for_assignment) are
+        # dropped, and the partition goes back to the first of them: the next
+        # owner, or this consumer again (kafka-python keeps the position of a
+        # partition a member keeps), reads them from there.
+        first = self.owner._unbuffer(revoked)
+        if self.owner._raw is not None:
+            for tp, offset in first.items():
+                self.owner._raw.seek(tp, offset)
         log.debug("%s: partitions revoked %s", self.owner.group_id, revoked)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -169,6 +174,22 @@ class Consumer:
                        timestamp_ms=record.timestamp, raw_key=record.key,
                        raw_value=record.value, error=error)
 
+    def _unbuffer(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Drop buffered records of ``partitions``; return the first dropped offset of each.
+
+        The deque is changed in place: the rebalance listener calls this from
+        inside a poll whose records are about to be added to the same deque.
+        """
+        gone = set(partitions)
+        first: dict[TopicPartition, int] = {}
+        kept = [m for m in self._buffer if m.tp not in gone]
+        for m in self._buffer:
+            if m.tp in gone:
+                first[m.tp] = min(first.get(m.tp, m.offset), m.offset)
+        self._buffer.clear()
+        self._buffer.extend(kept)
+        return first
+
     def _fetch(self, timeout: float, max_records: int | None) -> list[Message]:
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         out: list[Message] = []
@@ -233,7 +254,8 @@ class Consumer:
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"consumer in group {self.group_id!r} got no assignment within {timeout} s")
-            self._buffer.extend(self._fetch(0.1, None))
+            fetched = self._fetch(0.1, None)  # may rebalance, and so change the buffer
+            self._buffer.extend(fetched)
         owned = self.assignment()
         for tp in owned:
             left = max(0.0, deadline - time.monotonic())
@@ -262,18 +284,18 @@ class Consumer:
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.raw.seek(tp, offset)
-        self._buffer = collections.deque(m for m in self._buffer if m.tp != tp)
+        self._unbuffer([tp])
 
     def seek_to_beginning(self, partitions: Iterable[TopicPartition] | None = None) -> None:
         tps = list(partitions) if partitions is not None else list(self.assignment())
         self.raw.seek_to_beginning(*tps)
-        self._buffer = collections.deque(m for m in self._buffer if m.tp not in set(tps))
+        self._unbuffer(tps)
 
     def seek_to_end(self, partitions: Iterable[TopicPartition] | None = None) -> None:
         """Skip to the end: only records written after this are read."""
         tps = list(partitions) if partitions is not None else list(self.assignment())
         self.raw.seek_to_end(*tps)
-        self._buffer = collections.deque(m for m in self._buffer if m.tp not in set(tps))
+        self._unbuffer(tps)
 
     def lag(self) -> dict[TopicPartition, int]:
         """Records not yet read on each assigned partition (end - position)."""

@@ -9,7 +9,7 @@ Commands::
                                                       # broker-unreachable, broker-restart, all
 
 ``health`` exits 1 when a check fails; ``chaos`` exits 1 when an invariant
-does not hold. The broker is read from ``KAFKA_BROKERS`` (the embedded one
+does not hold. The broker is read from ``KAFKA_BROKERS`` (a local broker
 when unset).
 """
 
@@ -43,7 +43,7 @@ def cmd_lag(args: argparse.Namespace) -> int:
         eta = f", caught up in about {t.catch_up_s:.0f} s" if t.catch_up_s else ""
         print(f"trend: {t.direction} ({t.rate:+.1f} records/s){eta}")
         if not monitor.history:
-            print("(no partitions: the embedded broker lists only groups with committed offsets)")
+            print("(no partitions: the group has committed no offsets; --topic shows its lag on one)")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Failure scenarios: each breaks one thing on purpose and checks what must still hold.
 
-Every scenario is a bounded function that runs against the embedded broker
+Every scenario is a bounded function that runs against the local broker
 (or ``KAFKA_BROKERS``), on fresh topics and groups, and returns a
 :class:`ChaosReport`: the facts it measured and whether its invariant held.
 
@@ -13,10 +13,12 @@ Every scenario is a bounded function that runs against the embedded broker
 * :func:`slow_consumer`: lag grows, the lag alert fires once, then clears
   once the consumer catches up.
 * :func:`broker_unreachable`: a clear error within a bounded wait.
-* :func:`broker_restart`: a private embedded broker restarts. It keeps data
-  in memory only, so every topic, record and offset is gone; the producer is
-  recreated. A real cluster (``compose/``: 3 brokers, replication factor 3,
-  ``min.insync.replicas=2``) loses nothing when one broker dies.
+* :func:`broker_restart`: a private local broker restarts under a producer
+  and a consumer group. Kafka keeps its log on disk: the topic, its records
+  and the group's committed offsets are all there afterwards, and the same
+  idempotent producer carries on. A cluster (``compose/``: 3 brokers,
+  replication factor 3, ``min.insync.replicas=2``) keeps serving while one
+  broker is down.
 
 >>> r = ChaosReport("demo", True, "no record lost", {"records": 10, "lost": 0})
 >>> print(r)
@@ -151,7 +153,7 @@ def consumer_killed_mid_batch(*, records: int = 60, crash_after: int = 5,
     batches of whatever the broker has, so a crash on a batch's first record
     would leave nothing uncommitted to show). That batch is never committed
     and A leaves the group (a killed process is noticed after the session
-    timeout instead, 2 s on the embedded broker). B takes A's partition and
+    timeout instead, 6 s here). B takes A's partition and
     starts from A's last commit, so it processes exactly A's uncommitted
     records again. The store is idempotent: the result is the same, and the
     duplicates are counted.
@@ -419,14 +421,15 @@ def _private_broker_env(state_dir: str) -> Iterator[None]:
 
 
 def broker_restart(*, records: int = 10, state_dir: str | None = None) -> ChaosReport:
-    """Restart a *private* embedded broker under a running producer.
+    """Restart a *private* local broker under a running producer and consumer group.
 
-    The embedded broker keeps everything in memory: after the restart the
-    topic, its records and every committed offset are gone. kafkalab's
-    Producer notices the new broker and recreates its kafka-python producer
-    (an idempotent one cannot continue: the broker forgot its producer id).
-    Runs its own broker in ``state_dir`` (a temporary directory by default)
-    so the shared one is untouched; stopped at the end.
+    ``records`` are written and read (and committed) by a group; the broker
+    is stopped and started again (``kafkalab.broker.restart``); then the
+    same producer writes one more record and the group reads on. Kafka keeps
+    its log and the group offsets on disk, and an idempotent producer keeps
+    its producer id, so nothing is lost or written twice. Runs its own broker
+    in ``state_dir`` (a temporary directory by default) so the shared one is
+    untouched; stopped at the end.
     """
     run = _run_id()
     topic = f"chaos-restart-{run}"
@@ -440,38 +443,50 @@ def broker_restart(*, records: int = 10, state_dir: str | None = None) -> ChaosR
 def _broker_restart(records: int, topic: str, state_dir: str) -> ChaosReport:
     from kafkalab import broker
 
+    group = topic
     with _private_broker_env(state_dir):
-        broker.up()
+        broker.up(nodes=1)
         try:
             with Producer() as producer, Admin() as admin:
                 admin.ensure_topic(topic, 1)
                 for i in range(records):
                     producer.send(topic, {"i": i, "phase": "before"})
                 producer.flush()
-                before = admin.message_count(topic)
-                old = producer.raw
+                with Consumer(topic, group_id=group) as consumer:
+                    read = list(consumer.messages(max_messages=records, timeout=30))
+                    consumer.commit(read)
+                committed_before = admin.group_offsets(group)
+                same = producer.raw
                 broker.restart()
-                admin.close()  # its connection went with the old broker
+                # The send waits (and retries) until the partition has its leader again.
+                producer.send_and_wait(topic, {"i": records, "phase": "after"}, timeout=60)
                 survived = topic in admin.topics()
-                admin.ensure_topic(topic, 1)
-                time.sleep(1.1)  # the producer looks for a restart at most once a second
-                producer.send_and_wait(topic, {"i": 0, "phase": "after"}, timeout=20)
-                recreated = producer.raw is not old
-                after = admin.message_count(topic)
+                committed_after = admin.group_offsets(group)
+                with Consumer(topic, group_id=group) as consumer:
+                    resumed = [m.value for m in consumer.messages(idle_timeout=2, timeout=30)]
+                total = admin.message_count(topic)
+                kept_producer = producer.raw is same
         finally:
             broker.down()
-    ok = before == records and not survived and after == 1 and recreated
+    facts = {"records before restart": len(read), "topic survived restart": survived,
+             "committed offsets survived restart": committed_after == committed_before,
+             "records after one more send": total, "group resumed with": len(resumed),
+             "same producer": kept_producer}
+    ok = (len(read) == records and survived and committed_after == committed_before
+          and total == records + 1 and resumed == [{"i": records, "phase": "after"}]
+          and kept_producer)
     return ChaosReport(
-        "broker restart (embedded, memory-only)", ok,
-        "the restart loses every record (memory-only broker); the producer is recreated and "
-        "works again",
-        {"records before restart": before, "topic survived restart": survived,
-         "records after restart": after, "producer recreated": recreated},
-        ["the embedded broker keeps data in memory only: a restart loses every topic, record "
-         "and committed offset",
-         "a real cluster (compose/: 3 brokers, replication factor 3, min.insync.replicas=2, "
+        "broker restart", ok,
+        "the restarted broker keeps the topic, its records and the committed offsets; the "
+        "same idempotent producer carries on and the group resumes after its last commit",
+        facts,
+        ["Kafka appends every record to its log on disk and keeps committed offsets in the "
+         "__consumer_offsets topic, so a restart loses neither",
+         "an idempotent producer keeps its producer id and sequence numbers across the "
+         "restart: what it retries is written once",
+         "a cluster (compose/: 3 brokers, replication factor 3, min.insync.replicas=2, "
          "acks=all) keeps each record on 3 brokers and acknowledges it only once 2 have it, so "
-         "losing one broker loses nothing and the clients move to the new partition leaders"])
+         "while one broker is down the others lead its partitions and clients carry on"])
 
 
 #: Scenario names for ``python -m kafkalab.ops chaos <name>``.

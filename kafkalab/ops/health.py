@@ -64,9 +64,8 @@ def health(*, settings: Settings | None = None, admin: Admin | None = None,
     topics
         Topics that must exist.
     groups
-        Consumer groups whose total lag must stay at or below ``max_lag``. The
-        embedded broker lists only groups that committed offsets, so a group
-        that never committed shows as unknown.
+        Consumer groups whose total lag must stay at or below ``max_lag``
+        (a group the cluster does not know fails the check).
     registry
         If given, ``broker_up`` (1 or 0) is recorded there (the
         :class:`~kafkalab.ops.rules.BrokerUnreachable` rule reads it), and every
@@ -98,8 +97,7 @@ def health(*, settings: Settings | None = None, admin: Admin | None = None,
         for group in groups:
             if group not in known:
                 checks.append(Check(False, f"lag {group}",
-                                    "unknown group (or one that never committed offsets: the "
-                                    "embedded broker lists only those)"))
+                                    "unknown group: no consumer has joined it"))
                 continue
             parts = admin.lag(group)
             total = sum(p.lag for p in parts)

@@ -6,11 +6,10 @@ a few samples say where it is heading. :func:`trend` fits a line through the
 recent total lag: growing means the consumers are slower than the producers,
 shrinking gives an estimate of when they catch up.
 
-Two things about the embedded broker matter here. Its ListOffsets("latest")
-answer is wrong after batched sends, so :meth:`kafkalab.clients.Admin.lag`
-reads the end from a real fetch's high watermark, which is right on every
-broker. And it lists only groups that have committed offsets: a group that
-joined but never committed is invisible to ``Admin().groups()``.
+The end offset is the high watermark, from ListOffsets
+(:meth:`kafkalab.clients.Admin.lag`). A group that joined but never committed
+has no lag to show yet: without ``topic``, only partitions it committed on
+are sampled.
 
 >>> samples = [LagSample(t, "g", "orders", 0, committed=0, end=e)
 ...            for t, e in [(0.0, 100), (1.0, 150), (2.0, 200)]]

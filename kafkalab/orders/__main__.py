@@ -6,7 +6,7 @@
     python -m kafkalab.orders rebuild              # replay the read model from the topics
     python -m kafkalab.orders demo --orders 20     # place orders, wait, check the invariants
 
-The broker comes from ``KAFKA_BROKERS`` (the embedded one when unset).
+The broker comes from ``KAFKA_BROKERS`` (a local broker when unset).
 """
 
 from __future__ import annotations

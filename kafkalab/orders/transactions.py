@@ -1,13 +1,13 @@
-"""Measure what ``read_committed`` really hides on the broker in use.
+"""Show what ``read_committed`` hides: records of aborted transactions.
 
 Apache Kafka promises that a consumer with ``isolation_level="read_committed"``
-never sees records of an aborted transaction. The embedded broker (Tansu)
-does not keep that promise: it delivers them (``docs/embedded-broker.md``, 3c).
-:func:`measure_read_committed` writes committed and aborted records and reads
-them back, so a notebook or test can show which guarantee holds *here*.
+never sees records of an aborted transaction (a ``read_uncommitted`` one sees
+them all). :func:`measure_read_committed` writes committed and aborted records
+and reads them back both ways, so a notebook or test can show the promise kept.
 
-The order services do not depend on the answer: they deduplicate by event id
-(:mod:`kafkalab.orders.store`), which works on every broker.
+The order services do not rely on transactions: they deduplicate by event id
+(:mod:`kafkalab.orders.store`), which also covers a producer that retried
+outside any transaction.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class IsolationReport:
     def __str__(self) -> str:
         verdict = ("read_committed hides aborted transactions here"
                    if self.aborted_hidden else
-                   "read_committed does NOT hide aborted transactions on this broker")
+                   "read_committed does NOT hide aborted transactions here")
         return (f"wrote {self.committed_written} committed + {self.aborted_written} aborted; "
                 f"read_committed saw {len(self.read_committed_saw)} "
                 f"({sum(v.startswith('aborted') for v in self.read_committed_saw)} aborted), "

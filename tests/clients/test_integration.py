@@ -80,6 +80,9 @@ def test_group_commits_and_a_new_member_resumes_after_them(producer, new_topic, 
     with Consumer(topic, group_id=group) as c:
         first = list(c.messages(max_messages=20, timeout=30))
         c.commit(first)
+        assert admin.describe_group(group)["state"] == "Stable"
+        assert len(admin.describe_group(group)["members"]) == 1
+    assert admin.describe_group(group) == {"group": group, "state": "Empty", "members": []}
     assert sum(p.lag for p in admin.lag(group, topic)) == 0
     for i in range(20, 25):
         producer.send(topic, {"n": i}, key=str(i))
@@ -88,6 +91,19 @@ def test_group_commits_and_a_new_member_resumes_after_them(producer, new_topic, 
     with Consumer(topic, group_id=group) as c:
         rest = [m.value["n"] for m in c.messages(idle_timeout=1.5, timeout=30)]
     assert sorted(rest) == [20, 21, 22, 23, 24]
+
+
+def test_records_fetched_while_joining_are_kept(producer, new_topic):
+    # wait_for_assignment polls, so it may fetch records in the same poll that
+    # joins the group (and runs the rebalance listener): none may be lost.
+    topic = new_topic(partitions=3)
+    for i in range(30):
+        producer.send(topic, {"n": i}, key=str(i))
+    producer.flush()
+    with Consumer(topic, group_id=unique("join")) as c:
+        c.wait_for_assignment(timeout=30)
+        got = [m.value["n"] for m in c.messages(max_messages=30, idle_timeout=1.5, timeout=30)]
+    assert sorted(got) == list(range(30))
 
 
 def test_two_members_split_the_partitions(producer, new_topic):

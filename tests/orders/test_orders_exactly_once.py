@@ -1,4 +1,5 @@
-"""What exactly-once means on the broker in use, measured, and the method that works everywhere."""
+"""Exactly-once on Apache Kafka: read_committed hides aborted records, and deduplicating
+by event id counts each event once."""
 
 from __future__ import annotations
 
@@ -10,28 +11,21 @@ from kafkalab.clients import Producer
 from kafkalab.orders import AnalyticsService, Event, Store, new_event
 from kafkalab.orders.reader import read_topic
 from kafkalab.orders.transactions import measure_read_committed
-from kafkalab.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
 
-def test_read_committed_on_this_broker():
+def test_read_committed_hides_the_aborted_records():
     report = measure_read_committed(f"iso-{uuid.uuid4().hex[:8]}")
     assert sorted(report.read_uncommitted_saw) == sorted(
         [f"committed-{i}" for i in range(3)] + [f"aborted-{i}" for i in range(2)])
-    assert {f"committed-{i}" for i in range(3)} <= set(report.read_committed_saw)
-    if get_settings().embedded:
-        # Measured: the embedded broker (Tansu) delivers aborted records to
-        # read_committed consumers. If this starts failing, Tansu was fixed:
-        # update docs/orders.md and the week-4 notebook.
-        assert not report.aborted_hidden, str(report)
-    else:
-        assert report.aborted_hidden, str(report)
+    assert report.read_committed_saw == [f"committed-{i}" for i in range(3)]
+    assert report.aborted_hidden, str(report)
 
 
-def test_deduplicating_by_event_id_gives_one_effect_whatever_the_broker_delivers():
-    """A producer that aborted and retried writes the same events twice; a consumer
-    that dedupes by eventId counts them once, with or without working isolation."""
+def test_an_aborted_and_retried_batch_is_delivered_once_to_read_committed():
+    """A producer that aborted and retried writes the same events twice; read_committed
+    delivers only the committed copy, and the deduplicating service counts it once."""
     topic = f"eo-{uuid.uuid4().hex[:8]}"
     events = [new_event("OrderCompleted", f"ORD-{i}", {"total": 10}, source="order")
               for i in range(5)]
@@ -54,6 +48,13 @@ def test_deduplicating_by_event_id_gives_one_effect_whatever_the_broker_delivers
     analytics = AnalyticsService(Store())
     for e in delivered:
         analytics.process(e)
-    assert len(delivered) in (5, 10)  # 10 on the embedded broker, 5 on Apache Kafka
-    assert analytics.snapshot()["revenue"] == 50  # either way, counted once
-    assert analytics.duplicates == len(delivered) - 5
+    assert sorted(e.event_id for e in delivered) == sorted(e.event_id for e in events)  # aborted 5 hidden
+    assert analytics.snapshot()["revenue"] == 50
+    assert analytics.duplicates == 0
+    # read_uncommitted sees both copies; deduplicating by event id still counts each once
+    both = [Event.from_dict(m.value) for m in read_topic(topic, isolation_level="read_uncommitted")]
+    assert len(both) == 10
+    dedup = AnalyticsService(Store())
+    for e in both:
+        dedup.process(e)
+    assert dedup.snapshot()["revenue"] == 50 and dedup.duplicates == 5
