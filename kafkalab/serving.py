@@ -11,23 +11,15 @@ live dashboard (week 6) both build on :class:`ThreadedServer`.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from typing import Any
 
 import uvicorn
 
-__all__ = ["ThreadedServer", "free_port"]
+__all__ = ["ThreadedServer"]
 
 log = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ThreadedServer:
