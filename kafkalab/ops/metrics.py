@@ -45,6 +45,8 @@ from typing import Any
 
 import pandas as pd
 
+from kafkalab.stats import percentile
+
 __all__ = [
     "CLIENT_METRICS",
     "Histogram",
@@ -74,25 +76,6 @@ CLIENT_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) with linear interpolation, like numpy's default.
-
-    >>> percentile([1, 2, 3, 4], 50)
-    2.5
-    >>> percentile([5.0], 99)
-    5.0
-    >>> math.isnan(percentile([], 50))
-    True
-    """
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 _INVALID = re.compile(r"[^a-zA-Z0-9_:]")
 
 
@@ -117,8 +100,9 @@ def _label_text(labels: Labels) -> str:
     return "{" + ",".join(f'{prometheus_name(k)}="{v}"' for k, v in esc) + "}"
 
 
-def _number(value: float) -> str:
-    if math.isnan(value):
+def _number(value: float | None) -> str:
+    # None (a summary with no observations yet) is NaN, as Prometheus writes it.
+    if value is None or math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
@@ -185,11 +169,12 @@ class Histogram:
         with self._lock:
             return list(self._recent)
 
-    def percentile(self, q: float) -> float:
+    def percentile(self, q: float) -> float | None:
+        """The ``q``-th percentile (0-100) of the recent observations; ``None`` before any."""
         return percentile(self.values(), q)
 
-    def summary(self) -> dict[str, float]:
-        """p50, p95 and p99 of the recent observations."""
+    def summary(self) -> dict[str, float | None]:
+        """p50, p95 and p99 of the recent observations (``None`` before any)."""
         values = self.values()
         return {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
 
