@@ -29,12 +29,12 @@ The four classes mirror Kafka Streams' ``KStream``, ``KGroupedStream``,
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafkalab.clients.message import Message
+from kafkalab.timeutil import to_epoch_ms
 from kafkalab.windows import (
     Aggregator,
     Count,
@@ -105,12 +105,9 @@ def event_time(time: str | Callable[[Any], Any] | None, msg: Message) -> int:
         return int(raw)
     if isinstance(raw, str):
         try:
-            parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            return to_epoch_ms(raw)  # no zone given: UTC (kafkalab.timeutil says why)
         except ValueError:
             raise EventTimeError(f"no event time: {raw!r} is not ISO-8601 nor epoch ms") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return int(parsed.timestamp() * 1000)
     raise EventTimeError(f"no event time: {raw!r} ({type(raw).__name__}) is not a time")
 
 
