@@ -1,42 +1,28 @@
-"""Metrics: named time series, processing-time histograms, Prometheus text and pandas.
+"""The metrics store: named series of numbers over time, and histograms of durations.
 
 A :class:`Registry` holds every number a service wants watched: gauges (lag,
 a client's ``record-send-rate``), counters (records handled, errors) and
 histograms (seconds per record). Each series keeps its recent samples with
 the time they were taken, so alert rules can ask "for how long?" and charts
-can draw a line. The registry exports the latest values in the Prometheus
-text format (what a ``/metrics`` endpoint serves) and as a DataFrame.
+can draw a line. The clock is injectable, so tests and lessons run on a
+:class:`~kafkalab.testing.FakeClock`.
 
 >>> from kafkalab.testing import FakeClock
 >>> clock = FakeClock(start_ms=1_700_000_000_000)
 >>> reg = Registry(now=clock.now)
 >>> reg.set("consumer_lag", 12, group="billing", partition="0")
->>> reg.inc("records_total", 3, handler="billing")
->>> h = reg.histogram("processing_seconds", handler="billing")
->>> for ms in [2, 4, 6, 8, 100]:
-...     h.observe(ms / 1000)
->>> round(h.percentile(50), 3)
-0.006
->>> print(reg.prometheus())
-# TYPE consumer_lag gauge
-consumer_lag{group="billing",partition="0"} 12
-# TYPE processing_seconds summary
-processing_seconds{handler="billing",quantile="0.5"} 0.006
-processing_seconds{handler="billing",quantile="0.95"} 0.0816
-processing_seconds{handler="billing",quantile="0.99"} 0.09632
-processing_seconds_sum{handler="billing"} 0.12
-processing_seconds_count{handler="billing"} 5
-# TYPE records_total counter
-records_total{handler="billing"} 3
+>>> clock.advance(5)
+>>> reg.set("consumer_lag", 3, group="billing", partition="0")
+>>> reg.latest("consumer_lag", group="billing", partition="0")
+3.0
+>>> [v for _, v in reg.series("consumer_lag")[0].points]
+[12.0, 3.0]
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import functools
-import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,72 +31,13 @@ from typing import Any
 
 import pandas as pd
 
+from kafkalab.ops.metrics.exposition import render
 from kafkalab.stats import percentile
 
-__all__ = [
-    "CLIENT_METRICS",
-    "Histogram",
-    "Registry",
-    "Series",
-    "collect_client_metrics",
-    "instrument",
-    "metrics_app",
-    "percentile",
-    "prometheus_name",
-]
+__all__ = ["Histogram", "Labels", "Registry", "Series"]
 
+#: Labels as stored: sorted ``(name, value)`` pairs, so they can key a dict.
 Labels = tuple[tuple[str, str], ...]
-
-#: kafka-python metrics worth watching, per metric group: ``metrics()`` returns
-#: about a hundred; these answer "how fast, how batched, how far behind".
-CLIENT_METRICS: dict[str, tuple[str, ...]] = {
-    "producer-metrics": ("record-send-rate", "batch-size-avg", "compression-rate-avg",
-                         "records-per-request-avg", "request-latency-avg", "record-error-rate",
-                         "record-retry-rate", "record-queue-time-avg", "outgoing-byte-rate"),
-    "consumer-fetch-manager-metrics": ("records-consumed-rate", "records-lag-max", "fetch-rate",
-                                       "fetch-latency-avg", "records-per-request-avg",
-                                       "bytes-consumed-rate"),
-    "consumer-coordinator-metrics": ("assigned-partitions", "commit-rate", "commit-latency-avg",
-                                     "join-rate", "last-heartbeat-seconds-ago"),
-    "consumer-metrics": ("request-latency-avg", "request-rate"),
-}
-
-
-_INVALID = re.compile(r"[^a-zA-Z0-9_:]")
-
-
-def prometheus_name(name: str) -> str:
-    """A valid Prometheus metric or label name: other characters become ``_``.
-
-    >>> prometheus_name("producer-metrics.record-send-rate")
-    'producer_metrics_record_send_rate'
-    >>> prometheus_name("9lives")
-    '_9lives'
-    """
-    out = _INVALID.sub("_", name)
-    return out if re.match(r"[a-zA-Z_:]", out) else "_" + out
-
-
-def _label_text(labels: Labels) -> str:
-    if not labels:
-        return ""
-    # The text format escapes backslash, double quote and newline in label values.
-    esc = [(k, v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
-           for k, v in labels]
-    return "{" + ",".join(f'{prometheus_name(k)}="{v}"' for k, v in esc) + "}"
-
-
-def _number(value: float | None) -> str:
-    # None (a summary with no observations yet) is NaN, as Prometheus writes it.
-    if value is None or math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    # 10 significant digits: enough for any rate or latency, and it keeps
-    # microsecond timings (1e-06) that rounding to decimal places would zero.
-    return format(float(value), ".10g")
 
 
 @dataclass
@@ -301,29 +228,9 @@ class Registry:
     def prometheus(self) -> str:
         """The latest values in the Prometheus text exposition format (0.0.4).
 
-        Histograms are exported as summaries (p50/p95/p99 quantiles, ``_sum``
-        and ``_count``), which needs no bucket boundaries chosen in advance.
+        See :func:`kafkalab.ops.metrics.exposition.render`, which writes it.
         """
-        blocks: dict[str, tuple[str, list[str]]] = {}
-        for s in self.series():
-            if s.latest is None:
-                continue
-            name = prometheus_name(s.name)
-            blocks.setdefault(name, (s.kind, []))[1].append(
-                f"{name}{_label_text(s.labels)} {_number(s.latest)}")
-        for h in self.histograms():
-            name = prometheus_name(h.name)
-            lines = blocks.setdefault(name, ("summary", []))[1]
-            for q, v in zip(("0.5", "0.95", "0.99"), h.summary().values()):
-                lines.append(f"{name}{_label_text(h.labels + (('quantile', q),))} {_number(v)}")
-            lines.append(f"{name}_sum{_label_text(h.labels)} {_number(h.sum)}")
-            lines.append(f"{name}_count{_label_text(h.labels)} {h.count}")
-        out = []
-        for name in sorted(blocks):
-            kind, lines = blocks[name]
-            out.append(f"# TYPE {name} {kind}")
-            out.extend(lines)
-        return "\n".join(out) + ("\n" if out else "")
+        return render(self.series(), self.histograms())
 
     def frame(self) -> pd.DataFrame:
         """Every sample of every gauge and counter: ``time, name, labels..., value``."""
@@ -332,104 +239,3 @@ class Registry:
         if not rows:
             return pd.DataFrame(columns=["time", "name", "value"])
         return pd.DataFrame(rows)
-
-
-def collect_client_metrics(registry: Registry, client: Any, *, client_name: str = "",
-                           wanted: Mapping[str, tuple[str, ...]] = CLIENT_METRICS) -> int:
-    """Copy a kafka-python client's own metrics into ``registry``; return how many.
-
-    ``client`` is a :class:`~kafkalab.clients.Producer`, a
-    :class:`~kafkalab.clients.Consumer` (once it has connected) or anything
-    with kafka-python's ``metrics()``. Each value becomes a gauge named
-    ``kafka_<group>_<metric>``, e.g. ``kafka_producer_record_send_rate``.
-
-    >>> class Fake:
-    ...     def metrics(self):
-    ...         return {"producer-metrics": {"record-send-rate": 250.0, "batch-size-avg": 4096.0}}
-    >>> reg = Registry(now=lambda: 0.0)
-    >>> collect_client_metrics(reg, Fake(), client_name="orders")
-    2
-    >>> reg.latest("kafka_producer_record_send_rate", client="orders")
-    250.0
-    """
-    if hasattr(client, "metrics"):
-        metrics = client.metrics()
-    elif getattr(client, "connected", False):
-        metrics = client.raw.metrics()  # a kafkalab Consumer: its kafka-python consumer's
-    else:
-        metrics = {}
-    n = 0
-    for group, names in wanted.items():
-        values = metrics.get(group, {})
-        prefix = "kafka_" + group.removesuffix("-metrics").replace("-fetch-manager", "")
-        for metric in names:
-            value = values.get(metric)
-            if isinstance(value, (int, float)) and not math.isnan(value):
-                registry.set(prometheus_name(f"{prefix}_{metric}"), value, client=client_name)
-                n += 1
-    return n
-
-
-def instrument(handler: Callable[[Any], Any], registry: Registry, name: str = "handler",
-               clock: Callable[[], float] = time.perf_counter) -> Callable[[Any], Any]:
-    """Wrap a record handler: time each call, count records and errors.
-
-    Records ``processing_seconds{handler=name}`` (a histogram),
-    ``records_total`` and ``errors_total`` (counters). Errors are re-raised
-    unchanged: the consumer loop still decides about retries and dead letters.
-
-    >>> reg = Registry(now=lambda: 0.0)
-    >>> @functools.partial(instrument, registry=reg, name="double")
-    ... def double(x):
-    ...     if x < 0:
-    ...         raise ValueError("negative")
-    ...     return 2 * x
-    >>> double(2)
-    4
-    >>> try:
-    ...     double(-1)
-    ... except ValueError:
-    ...     pass
-    >>> reg.latest("records_total", handler="double"), reg.latest("errors_total", handler="double")
-    (2.0, 1.0)
-    >>> reg.histogram("processing_seconds", handler="double").count
-    2
-    """
-    hist = registry.histogram("processing_seconds", handler=name)
-
-    @functools.wraps(handler)
-    def wrapped(record: Any) -> Any:
-        registry.inc("records_total", handler=name)
-        try:
-            with hist.time(clock):
-                return handler(record)
-        except Exception:
-            registry.inc("errors_total", handler=name)
-            raise
-
-    return wrapped
-
-
-def metrics_app(registry: Registry, collect: Callable[[], Any] | None = None) -> Any:
-    """A FastAPI app serving ``GET /metrics`` (Prometheus text) and ``GET /health``.
-
-    ``collect`` is called before each scrape (e.g. to copy client metrics in).
-    Serve it with :class:`kafkalab.serving.ThreadedServer`.
-    """
-    from fastapi import FastAPI
-    from fastapi.responses import PlainTextResponse
-
-    app = FastAPI(title="kafkalab metrics")
-
-    @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        if collect is not None:
-            collect()
-        return PlainTextResponse(registry.prometheus(),
-                                 media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
