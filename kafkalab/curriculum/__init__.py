@@ -1,15 +1,7 @@
 """The curriculum machinery: clean notebooks, derive exercises, generate the index.
 
-The course lives in ``notebooks/``, one folder per week::
-
-    notebooks/
-        README.md                      <- generated index, never edited by hand
-        week01-producers-consumers/
-            README.md                  <- written by hand
-            01-first-producer.ipynb    <- lessons, in order
-            02-first-consumer.ipynb
-            solutions.ipynb            <- the one source of the exercises
-            exercises.ipynb            <- derived from solutions.ipynb
+The course lives in ``notebooks/``, one ``weekNN-slug`` folder per week (see
+:mod:`~kafkalab.curriculum.layout`).
 
 One module per step: :mod:`~kafkalab.curriculum.layout` (where the files
 are), :mod:`~kafkalab.curriculum.clean` (the rules a stored notebook follows,

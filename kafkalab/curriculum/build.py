@@ -86,17 +86,8 @@ def check(root: Path | str) -> list[str]:
     ``solutions.ipynb`` gives, a ``solutions.ipynb`` without solution cells, a
     week folder missing ``solutions.ipynb``, ``exercises.ipynb``, ``README.md``
     or lesson notebooks, a misnamed or duplicate week folder, and a missing or
-    stale index.
-
-    Parameters
-    ----------
-    root : path-like
-        The ``notebooks/`` folder.
-
-    Returns
-    -------
-    list of str
-        One sentence per problem; empty if all is well.
+    stale index. ``root`` is the ``notebooks/`` folder, as for :func:`build`;
+    the result has one sentence per problem and is empty if all is well.
     """
     root = Path(root)
     if not root.is_dir():

@@ -260,18 +260,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def is_clean(nb: nbformat.NotebookNode) -> list[str]:
     """List what :func:`clean` would remove or fix; empty if the notebook is clean.
 
-    Cells are numbered from 1, as a reader counts them.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        A version 4 notebook.
-
-    Returns
-    -------
-    list of str
-        One plain sentence per problem: the notebook's first, then each
-        cell's, in the order of :data:`RULES`.
+    One plain sentence per problem: the notebook's first, then each cell's, in
+    the order of :data:`RULES`. Cells are numbered from 1, as a reader counts them.
 
     Examples
     --------

@@ -128,17 +128,8 @@ def render_index(root: Path | str) -> str:
     Built from the file names, each week's ``README.md`` heading and each
     notebook's first markdown heading. ``exercises.ipynb`` is described from
     what ``solutions.ipynb`` gives, so the index does not depend on whether the
-    exercises have been regenerated yet.
-
-    Parameters
-    ----------
-    root : path-like
-        The ``notebooks/`` folder.
-
-    Returns
-    -------
-    str
-        Markdown, ending with a newline.
+    exercises have been regenerated yet. ``root`` is the ``notebooks/``
+    folder; the Markdown returned ends with a newline.
     """
     root = Path(root)
     found = weeks(root)
