@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from typing import Any
@@ -20,16 +19,9 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
-__all__ = ["BodyLimit", "ThreadedServer", "free_port", "same_origin"]
+__all__ = ["BodyLimit", "ThreadedServer", "same_origin"]
 
 log = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class BodyLimit:

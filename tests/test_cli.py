@@ -141,7 +141,7 @@ def test_orders_up_with_curl_reaches_completed(tmp_path):
     """The course brief's own check: the verbatim POST, with curl, against `kafkalab orders up`."""
     if shutil.which("curl") is None:
         missing_system_tool("curl is not installed")
-    from kafkalab.orders.server import free_port
+    from kafkalab.net import free_port
 
     port = free_port()
     prefix = unique("curl") + "-"

@@ -435,6 +435,20 @@ def test_cli_build_then_check(tree, capsys):
     assert "README.md (the index) is missing" in capsys.readouterr().out
 
 
+def test_python_dash_m_runs_the_same_command_line(tree):
+    import os
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kafkalab.curriculum", *args, "--root",
+                               str(tree)], capture_output=True, text=True, env=os.environ)
+
+    assert run("build").returncode == 0
+    done = run("check")
+    assert (done.returncode, done.stdout) == (0, "OK\n")
+
+
 def test_default_root_is_the_repo_notebooks_folder():
     assert curriculum.default_root() == REPO_NOTEBOOKS
 
@@ -450,3 +464,80 @@ def test_repo_notebooks_are_in_sync():
         pytest.skip(f"no weekNN-slug folders in {REPO_NOTEBOOKS} yet")
     problems = check(REPO_NOTEBOOKS)
     assert problems == [], "\n".join(problems)
+
+
+# ---------------------------------------------------------------- clean and is_clean cannot disagree
+
+
+def _first_code_cell(nb):
+    return next(c for c in nb.cells if c.cell_type == "code")
+
+
+def _spoil_ids(nb):
+    nb.cells[1].id = nb.cells[0].id   # repeated
+    nb.cells[2].id = "not a valid id!"
+    del nb.cells[-1]["id"]            # missing
+
+
+#: How to break each rule of curriculum.RULES in a clean notebook, one entry per rule.
+SPOILERS = {
+    "nbformat 4.5": lambda nb: setattr(nb, "nbformat_minor", 4),
+    "notebook metadata": lambda nb: nb.metadata.update(widgets={"state": {}}, toc={"x": 1}),
+    "language_info": lambda nb: nb.metadata.update(
+        language_info={"name": "python", "version": "3.12.1", "mimetype": "text/x-python"}),
+    "cell ids": _spoil_ids,
+    "cell metadata": lambda nb: nb.cells[0].metadata.update(collapsed=True, scrolled=False),
+    "outputs": lambda nb: _first_code_cell(nb).outputs.append(
+        new_output("stream", name="stdout", text="hi\n")),
+    "execution counts": lambda nb: setattr(_first_code_cell(nb), "execution_count", 3),
+}
+
+
+def repo_notebooks() -> list[Path]:
+    from kafkalab.curriculum.layout import all_notebooks
+
+    return all_notebooks(REPO_NOTEBOOKS) if REPO_NOTEBOOKS.is_dir() else []
+
+
+def test_every_rule_has_a_spoiler():
+    assert set(SPOILERS) == {rule.name for rule in curriculum.RULES}
+
+
+@pytest.mark.parametrize("path", repo_notebooks(),
+                         ids=lambda p: p.relative_to(REPO_NOTEBOOKS).as_posix())
+def test_clean_leaves_nothing_for_is_clean_on_every_repo_notebook(path):
+    from kafkalab.curriculum.clean import read
+
+    nb = read(path)
+    assert is_clean(clean(nb)) == []
+    if not is_clean(nb):
+        assert clean(nb) == nb  # and a notebook is_clean accepts, clean does not change
+
+
+@pytest.mark.parametrize("rule", curriculum.RULES, ids=lambda r: r.name)
+def test_what_a_rule_finds_is_what_clean_fixes(rule):
+    """For a notebook dirtied by each rule: is_clean sees it, clean removes it, nothing is left."""
+    from kafkalab.curriculum.clean import read
+
+    bases = [clean(dirty_notebook()), clean(solutions_notebook())]
+    bases += [read(p) for p in repo_notebooks()]
+    for base in bases:
+        if len(base.cells) < 3 or not any(c.cell_type == "code" for c in base.cells):
+            continue
+        spoiled = nbformat.from_dict(json.loads(json.dumps(base)))
+        SPOILERS[rule.name](spoiled)
+        assert list(rule.find(spoiled)), f"{rule.name}: the spoiler did not break the rule"
+        assert is_clean(spoiled), f"{rule.name}: is_clean missed what the rule finds"
+        tidy = clean(spoiled)
+        assert list(rule.find(tidy)) == [] and is_clean(tidy) == []
+        assert clean(tidy) == tidy
+
+
+def test_all_rules_broken_at_once_are_all_reported_and_all_fixed():
+    nb = clean(solutions_notebook())
+    nb.cells.append(new_code_cell("x = 1", id="extra"))
+    for spoil in SPOILERS.values():
+        spoil(nb)
+    found = {rule.name for rule in curriculum.RULES if list(rule.find(nb))}
+    assert found == set(SPOILERS)
+    assert is_clean(clean(nb)) == []

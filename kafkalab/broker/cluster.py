@@ -31,6 +31,7 @@ from pathlib import Path
 from kafkalab.broker import config, jars
 from kafkalab.broker.java import find_java
 from kafkalab.broker.state import BrokerError, locked, pid_alive, process_command, state_dir
+from kafkalab.net import free_port
 
 __all__ = ["ClusterInfo", "NodeInfo", "down", "ensure", "reset", "restart", "running",
            "start_node", "status", "stop_node", "up"]
@@ -172,12 +173,6 @@ def clusters() -> list[ClusterInfo]:
 
 # -- starting ------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _port_open(port: int, timeout: float = 0.3) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
@@ -205,7 +200,7 @@ def _new_cluster(nodes: int, port: int | None, java: str) -> ClusterInfo:
     taken: set[int] = set()
 
     def pick() -> int:
-        while (p := _free_port()) in taken:
+        while (p := free_port()) in taken:
             pass
         taken.add(p)
         return p

@@ -20,10 +20,11 @@ import logging
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from kafkalab.net import free_port
 
 __all__ = ["PACKAGES", "PGServer", "PostgresUnavailable", "find_bin_dir", "unavailable"]
 
@@ -86,12 +87,6 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PGServer:
     """Start a private PostgreSQL cluster; use as a context manager.
 
@@ -130,7 +125,7 @@ class PGServer:
         if problem:
             raise PostgresUnavailable(problem)
         self.bin_dir = find_bin_dir()
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="kafkalab-pg-"))
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")

@@ -25,7 +25,6 @@ error.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from typing import Any
 
 from kafkalab.cdc.capture import Capture, NoPrimaryKeyError
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
+from kafkalab.timeutil import to_epoch_ms
 
 __all__ = ["PostgresCapture", "WAL2JSON_OPTIONS", "lsn_to_int"]
 
@@ -63,7 +63,7 @@ def _split(table: str) -> tuple[str, str]:
 def _timestamp_ms(text: str | None) -> int:
     if not text:
         return 0
-    return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
+    return to_epoch_ms(text)
 
 
 class PostgresCapture(Capture):

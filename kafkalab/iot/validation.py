@@ -19,13 +19,13 @@ kafkalab.iot.validation.InvalidReading: impossible value: humidity 140.0 % is ou
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafkalab.timeutil import to_epoch_ms
 from kafkalab.windows import iso
 
 __all__ = ["CANONICAL_UNITS", "REQUIRED_FIELDS", "SENSOR_TYPES", "InvalidReading", "Reading",
@@ -143,12 +143,9 @@ def parse_timestamp(value: Any) -> int:
         ms = value
     elif isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            ms = to_epoch_ms(value)  # no zone given: UTC (kafkalab.timeutil says why)
         except ValueError:
             raise InvalidReading(f"timestamp {value!r} is not ISO-8601") from None
-        if parsed.tzinfo is None:
-            raise InvalidReading(f"timestamp {value!r} has no time zone (add Z for UTC)")
-        ms = int(parsed.timestamp() * 1000)
     else:
         raise InvalidReading(f"timestamp must be an ISO-8601 string or milliseconds; "
                              f"got {type(value).__name__}")

@@ -38,8 +38,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +47,7 @@ import pandas as pd
 from kafkalab import windows
 from kafkalab.logs.record import LEVELS, timestamp_ms, to_iso
 from kafkalab.logs.templates import template as default_template
+from kafkalab.stats import percentile
 
 __all__ = ["AggregatorStats", "WindowAggregator", "counts_frame", "percentile",
            "summaries_frame"]
@@ -55,20 +55,6 @@ __all__ = ["AggregatorStats", "WindowAggregator", "counts_frame", "percentile",
 log = logging.getLogger(__name__)
 
 ERROR_LEVELS = ("ERROR", "CRITICAL")
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100) with linear interpolation, as ``numpy.percentile``.
-
-    >>> percentile([10, 20, 30, 40], 50), percentile([10, 20, 30, 40], 95), percentile([], 50)
-    (25.0, 38.5, None)
-    """
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
 def _duration(record: Mapping[str, Any]) -> float | None:

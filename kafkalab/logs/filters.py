@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from kafkalab.logs.record import LEVELS, InvalidLogRecord, normalise_level, timestamp_ms, validate
+from kafkalab.timeutil import to_epoch_ms
 
 __all__ = ["FollowStats", "LogFilter", "follow", "to_frame"]
 
@@ -46,10 +47,7 @@ def _ms(moment: Moment) -> int | None:
         return None
     if isinstance(moment, int) and not isinstance(moment, bool):
         return moment
-    ts = pd.Timestamp(moment)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.timestamp() * 1000)
+    return to_epoch_ms(moment)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from kafkalab.ops.health import health
 from kafkalab.ops.lag import LagMonitor
 from kafkalab.ops.metrics import Registry, instrument
 from kafkalab.ops.rules import AlertManager, BrokerUnreachable, LagAbove
-from kafkalab.serving import free_port
+from kafkalab.net import free_port
 from kafkalab.settings import Settings, get_settings
 
 __all__ = [

@@ -27,6 +27,7 @@ in the same process), so it is comparable across runs here, not across hosts.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -40,8 +41,9 @@ from kafkalab.clients.admin import Admin
 from kafkalab.clients.message import Message
 from kafkalab.clients.producer import Producer
 from kafkalab.groups import Group
-from kafkalab.ops.metrics import Registry, percentile
+from kafkalab.ops.metrics import Registry
 from kafkalab.settings import Settings, get_settings
+from kafkalab.stats import percentile
 
 __all__ = ["LoadReport", "run_load", "to_frame"]
 
@@ -206,9 +208,16 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
             label=label, records=n, processed=len(tally.seen),
             duplicates=tally.deliveries - len(tally.seen), seconds=elapsed,
             produce_seconds=produce_s,
-            latency_ms={f"p{q}": round(percentile(lat, q), 2) for q in (50, 95, 99)},
+            latency_ms={f"p{q}": _latency(lat, q) for q in (50, 95, 99)},
             max_backlog=max_backlog, consumers=consumers, partitions=partitions, settings=config,
             producer_metrics=pmetrics)
+
+
+def _latency(latencies_ms: list[float], q: float) -> float:
+    # A run that processed nothing has no latency: NaN, which the tables
+    # (pandas) show as missing and ``__str__`` prints as "nan".
+    p = percentile(latencies_ms, q)
+    return math.nan if p is None else round(p, 2)
 
 
 def _sample(n: int, tally: _Tally, registry: Registry | None, start: float,

@@ -12,7 +12,7 @@ redelivered event is never counted twice.
 >>> _ = a.process(new_event("OrderCompleted", "ORD-1", {"total": 1500}, source="order", now_ms=1_800))
 >>> s = a.snapshot()
 >>> s["orders"]["total"], s["revenue"], s["byStatus"], s["processingTimeMs"]["p50"]
-(1, 1500, {'pending': 0, 'completed': 1, 'cancelled': 0}, 800)
+(1, 1500, {'pending': 0, 'completed': 1, 'cancelled': 0}, 800.0)
 """
 
 from __future__ import annotations
@@ -23,19 +23,13 @@ from typing import Any
 from kafkalab.orders.events import Event
 from kafkalab.orders.service import Service
 from kafkalab.orders.store import Store
+from kafkalab.stats import percentile
 
 __all__ = ["AnalyticsService", "analytics_snapshot"]
 
 log = logging.getLogger(__name__)
 
 _MAX_DURATIONS = 10_000  # keep the latest processing times only: bounded memory
-
-
-def _percentile(sorted_values: list[int], q: float) -> int | None:
-    if not sorted_values:
-        return None
-    i = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[i]
 
 
 class AnalyticsService(Service):
@@ -96,6 +90,9 @@ def analytics_snapshot(store: Store, now_ms: int | None = None) -> dict[str, Any
     span_s = ((st["lastFinished"] - st["firstPlaced"]) / 1000
               if st["firstPlaced"] is not None and st["lastFinished"] else None)
     d = sorted(st["durations"])
+    # Rounded to 0.1 ms like the mean; None while no order has finished.
+    pct = {q: percentile(d, q) for q in (50, 95, 99)}
+    pct = {q: None if v is None else round(v, 1) for q, v in pct.items()}
     recent = st.get("recent", [])
     now_ms = now_ms if now_ms is not None else (st["lastFinished"] or 0)
     last_minute = sum(1 for t in recent if now_ms - 60_000 < t <= now_ms)
@@ -108,8 +105,8 @@ def analytics_snapshot(store: Store, now_ms: int | None = None) -> dict[str, Any
         "throughput": {"finishedPerSecond": round(finished / span_s, 2) if span_s else None,
                        "windowSeconds": span_s,
                        "lastMinutePerSecond": round(last_minute / 60, 2)},
-        "processingTimeMs": {"count": len(d), "p50": _percentile(d, 0.5),
-                             "p95": _percentile(d, 0.95), "p99": _percentile(d, 0.99),
+        "processingTimeMs": {"count": len(d), "p50": pct[50],
+                             "p95": pct[95], "p99": pct[99],
                              "max": d[-1] if d else None,
                              "mean": round(sum(d) / len(d), 1) if d else None},
     }

@@ -12,9 +12,10 @@ import threading
 from typing import Any
 
 from kafkalab.orders.system import OrderSystem, OrdersConfig
-from kafkalab.serving import ThreadedServer, free_port
+from kafkalab.net import free_port
+from kafkalab.serving import ThreadedServer
 
-__all__ = ["ApiServer", "free_port", "rebuild_read_model", "up"]
+__all__ = ["ApiServer", "rebuild_read_model", "up"]
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,9 @@ killed mid-window resumes without losing or double counting anything.
 
 from kafkalab.streams.checkpoint import Changelog
 from kafkalab.streams.processor import Processor, ProcessorStats
-from kafkalab.streams.stream import (
-    EventTimeError,
-    GroupedStream,
-    LocalRun,
-    Step,
-    Stream,
-    WindowedStream,
-    WindowedTable,
-    event_time,
-)
-from kafkalab.streams.task import Task, apply_steps
+from kafkalab.streams.steps import EventTimeError, Step, apply_steps, event_time
+from kafkalab.streams.stream import GroupedStream, LocalRun, Stream, WindowedStream, WindowedTable
+from kafkalab.streams.task import Task
 
 __all__ = [
     "Changelog",

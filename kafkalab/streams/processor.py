@@ -29,8 +29,8 @@ from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Message, Producer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams.checkpoint import Changelog
-from kafkalab.streams.stream import EventTimeError, WindowedTable
-from kafkalab.streams.task import Task, apply_steps
+from kafkalab.streams.stream import WindowedTable
+from kafkalab.streams.task import Task
 from kafkalab.windows import LateRecord, WindowResult
 
 __all__ = ["Processor", "ProcessorStats"]
@@ -238,8 +238,7 @@ class Processor:
             self._dead_letter(msg, msg.error or "undecodable", "decode")
             return
         try:
-            pairs = apply_steps(self.table.source.steps, msg.key, msg.value)
-            keyed = [(self.table.windowed.grouped.key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
+            keyed = self.table.transform(msg, rekey=True)
         except Exception as exc:  # noqa: BLE001 - a bad record is dead-lettered, not dropped
             self._dead_letter(msg, exc, "transform")
             return
@@ -275,23 +274,16 @@ class Processor:
             pairs = [(msg.key, msg.value)]
         else:
             try:
-                pairs = apply_steps(self.table.source.steps, msg.key, msg.value)
-                if self._rekey_inline:
-                    key_fn = self.table.windowed.grouped.key_fn
-                    pairs = [(key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
+                pairs = self.table.transform(msg, rekey=self._rekey_inline)
             except Exception as exc:  # noqa: BLE001
                 self._dead_letter(msg, exc, "transform")
                 return
-        for key, value in pairs:
-            try:
-                out = task.process_value(key, value, msg)
-            except EventTimeError as exc:
-                self._dead_letter(msg, exc, "event-time")
-                continue
-            except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
-                self._dead_letter(msg, exc, "aggregate")
-                continue
-            self._emit(out)
+        # The same per-record path as run_local: what a notebook tries on a
+        # list is what runs here.
+        outputs, errors = task.process(msg, pairs)
+        for exc, stage in errors:
+            self._dead_letter(msg, exc, stage)
+        self._emit(outputs)
 
     def _emit(self, outputs: list[WindowResult | LateRecord]) -> None:
         assert self._producer is not None

@@ -29,12 +29,13 @@ The four classes mirror Kafka Streams' ``KStream``, ``KGroupedStream``,
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafkalab.clients.message import Message
+from kafkalab.streams.steps import EventTimeError, Step, apply_steps
+from kafkalab.streams.task import Task
 from kafkalab.windows import (
     Aggregator,
     Count,
@@ -48,70 +49,14 @@ from kafkalab.windows import (
 )
 
 __all__ = [
-    "EventTimeError",
     "GroupedStream",
     "LocalRun",
-    "Step",
     "Stream",
     "WindowedStream",
     "WindowedTable",
-    "event_time",
 ]
 
 Sink = str | Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One stateless step: ``kind`` is filter, map, map_values, flat_map or peek."""
-
-    kind: str
-    fn: Callable[..., Any]
-    name: str = ""
-
-
-class EventTimeError(ValueError):
-    """A record has no usable event time (the message says why)."""
-
-
-def event_time(time: str | Callable[[Any], Any] | None, msg: Message) -> int:
-    """The event time of a record in ms: its Kafka timestamp, a field, or ``time(value)``.
-
-    A field may hold epoch milliseconds or an ISO-8601 string. A missing or
-    unreadable time raises ``ValueError`` with the reason (the processor sends
-    the record to the dead-letter topic with it).
-
-    >>> from kafkalab.testing import make_message
-    >>> event_time("ts", make_message({"ts": "2024-01-01T00:00:01Z"}))
-    1704067201000
-    >>> event_time(None, make_message({}, timestamp_ms=42))
-    42
-    >>> event_time("ts", make_message({"other": 1}))
-    Traceback (most recent call last):
-    ...
-    kafkalab.streams.stream.EventTimeError: no event time: field 'ts' is missing from the record
-    """
-    if time is None:
-        return int(msg.timestamp_ms)
-    if callable(time):
-        raw = time(msg.value)
-    else:
-        if not isinstance(msg.value, dict) or time not in msg.value:
-            raise EventTimeError(f"no event time: field {time!r} is missing from the record")
-        raw = msg.value[time]
-    if isinstance(raw, bool) or raw is None:
-        raise EventTimeError(f"no event time: {raw!r} is not a time")
-    if isinstance(raw, (int, float)):
-        return int(raw)
-    if isinstance(raw, str):
-        try:
-            parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise EventTimeError(f"no event time: {raw!r} is not ISO-8601 nor epoch ms") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return int(parsed.timestamp() * 1000)
-    raise EventTimeError(f"no event time: {raw!r} ({type(raw).__name__}) is not a time")
 
 
 @dataclass(frozen=True)
@@ -281,6 +226,25 @@ class WindowedTable:
         w = self.windowed
         return WindowedAggregation(w.spec, self.aggregator, grace_ms=w.grace_ms, emit=w.emit)
 
+    def transform(self, msg: Message, *, rekey: bool) -> list[tuple[Any, Any]]:
+        """The stateless steps on one record, then (if ``rekey``) the ``group_by`` key.
+
+        Whatever a step raises propagates: the caller reports the record.
+
+        >>> from kafkalab import windows
+        >>> from kafkalab.testing import make_message
+        >>> t = (Stream("t").map_values(lambda v: v * 2).group_by(lambda k, v: v % 3)
+        ...      .window(windows.Tumbling(1000)).count())
+        >>> msg = make_message(5, key="k")
+        >>> t.transform(msg, rekey=False), t.transform(msg, rekey=True)
+        ([('k', 10)], [(1, 10)])
+        """
+        pairs = apply_steps(self.source.steps, msg.key, msg.value)
+        if rekey:
+            key_fn = self.windowed.grouped.key_fn
+            pairs = [(key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
+        return pairs
+
     def run_local(self, messages: Iterable[Message], *, flush: bool = True) -> LocalRun:
         """Run the pipeline over in-memory messages, no broker (lessons, tests, benches).
 
@@ -288,33 +252,30 @@ class WindowedTable:
         When the pipeline re-keys (``group_by``), all re-keyed records share one
         aggregation, as if the repartition topic had one partition.
         ``flush`` closes the windows still open at the end and emits them.
+        Records go through :meth:`Task.process <kafkalab.streams.Task.process>`,
+        the processor's own per-record path.
         """
-        from kafkalab.streams.task import Task, apply_steps
-
         run = LocalRun()
         tasks: dict[int, Task] = {}
         for msg in messages:
             try:
-                pairs = apply_steps(self.source.steps, msg.key, msg.value)
+                pairs = self.transform(msg, rekey=self.repartitions)
             except Exception as exc:  # noqa: BLE001 - reported, never dropped
-                run.dead.append((msg, f"{type(exc).__name__}: {exc}"))
+                run.dead.append((msg, _reason(exc)))
                 continue
-            for key, value in pairs:
-                if self.repartitions:
-                    key = self.windowed.grouped.key_fn(key, value)  # type: ignore[misc]
-                part = 0 if self.repartitions else msg.partition
-                task = tasks.get(part) or tasks.setdefault(part, Task(self, part))
-                try:
-                    out = task.process_value(key, value, msg)
-                except EventTimeError as exc:
-                    run.dead.append((msg, str(exc)))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
-                    run.dead.append((msg, f"{type(exc).__name__}: {exc}"))
-                    continue
-                for o in out:
-                    (run.late if isinstance(o, LateRecord) else run.results).append(o)
+            part = 0 if self.repartitions else msg.partition
+            task = tasks.get(part) or tasks.setdefault(part, Task(self, part))
+            outputs, errors = task.process(msg, pairs)
+            run.dead.extend((msg, _reason(exc)) for exc, _stage in errors)
+            for out in outputs:
+                (run.late if isinstance(out, LateRecord) else run.results).append(out)
         if flush:
             for task in tasks.values():
                 run.results.extend(task.aggregation.flush())
         return run
+
+
+def _reason(exc: BaseException) -> str:
+    # An event-time error is already a sentence; other errors need their type
+    # ("ZeroDivisionError: ...") to make sense.
+    return str(exc) if isinstance(exc, EventTimeError) else f"{type(exc).__name__}: {exc}"

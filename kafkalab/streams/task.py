@@ -3,51 +3,28 @@
 Kafka Streams calls this a *task*. Keeping state per input partition is what
 makes a pipeline scale: partitions move between processors, and each task's
 state (checkpointed with the offset it covers) moves with its partition.
+
+:meth:`Task.process` is the one per-record path: the
+:class:`~kafkalab.streams.Processor` and
+:meth:`~kafkalab.streams.WindowedTable.run_local` both hand it each record's
+transformed pairs, so a bad time or a refused value is treated the same way
+over Kafka and over a list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kafkalab.clients.message import Message
-from kafkalab.streams.stream import Step, event_time
+from kafkalab.streams.steps import EventTimeError, event_time
 from kafkalab.windows import LateRecord, WindowResult
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the annotation only: stream.py imports this module, not the reverse
     from kafkalab.streams.stream import WindowedTable
 
-__all__ = ["Task", "apply_steps"]
-
-
-def apply_steps(steps: Iterable[Step], key: Any, value: Any) -> list[tuple[Any, Any]]:
-    """Run the stateless steps on one record; return the ``(key, value)`` pairs that remain.
-
-    >>> apply_steps([Step("filter", lambda k, v: v > 1), Step("map_values", lambda v: v * 10)],
-    ...             "k", 2)
-    [('k', 20)]
-    """
-    pairs = [(key, value)]
-    for step in steps:
-        out: list[tuple[Any, Any]] = []
-        for k, v in pairs:
-            if step.kind == "filter":
-                if step.fn(k, v):
-                    out.append((k, v))
-            elif step.kind == "map":
-                out.append(tuple(step.fn(k, v)))  # type: ignore[arg-type]
-            elif step.kind == "map_values":
-                out.append((k, step.fn(v)))
-            elif step.kind == "flat_map":
-                out.extend(tuple(p) for p in step.fn(k, v))  # type: ignore[misc]
-            elif step.kind == "peek":
-                step.fn(k, v)
-                out.append((k, v))
-            else:
-                raise ValueError(f"unknown step {step.kind!r}")
-        pairs = out
-    return pairs
-
+__all__ = ["Task"]
 
 class Task:
     """The aggregation of one input partition, plus where it is in that partition.
@@ -62,7 +39,7 @@ class Task:
         partition, to skip copies a crashed processor wrote twice.
     """
 
-    def __init__(self, table: "WindowedTable", partition: int) -> None:
+    def __init__(self, table: WindowedTable, partition: int) -> None:
         self.table = table
         self.partition = partition
         self.aggregation = table.new_aggregation()
@@ -70,14 +47,45 @@ class Task:
         self.seen: dict[str, int] = {}
         self.dirty = False
 
+    def process(self, msg: Message, pairs: Iterable[tuple[Any, Any]]
+                ) -> tuple[list[WindowResult | LateRecord], list[tuple[Exception, str]]]:
+        """Aggregate the ``(key, value)`` pairs one message gave, in order.
+
+        Returns the outputs (window results and late records) and the errors,
+        each with its stage: ``"event-time"`` for an unusable time,
+        ``"aggregate"`` for a value the aggregator refused. A bad pair does not
+        stop the others: one bad pair of a ``flat_map`` does not lose its siblings.
+
+        >>> from kafkalab import windows
+        >>> from kafkalab.streams import Stream
+        >>> from kafkalab.testing import make_message
+        >>> table = Stream("t").group_by_key().window(windows.Tumbling(1000), time="ts").count()
+        >>> out, errors = Task(table, 0).process(make_message({"ts": 1500}),
+        ...                                      [("a", {"ts": 1500}), ("b", {})])
+        >>> [(r.key, r.value) for r in out], [stage for _, stage in errors]
+        ([('a', 1)], ['event-time'])
+        """
+        out: list[WindowResult | LateRecord] = []
+        errors: list[tuple[Exception, str]] = []
+        for key, value in pairs:
+            try:
+                out.extend(self.process_value(key, value, msg))
+            except EventTimeError as exc:
+                errors.append((exc, "event-time"))
+            except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
+                errors.append((exc, "aggregate"))
+        return out, errors
+
     def process_value(self, key: Any, value: Any, msg: Message) -> list[WindowResult | LateRecord]:
         """Aggregate one (already transformed) value of ``msg``.
 
-        Raises :class:`~kafkalab.streams.stream.EventTimeError` for a bad time,
+        Raises :class:`~kafkalab.streams.EventTimeError` for a bad time,
         and whatever the aggregator raises for a value it cannot take.
         """
-        ts = event_time(self.table.windowed.time, msg if value is msg.value else
-                        _with_value(msg, value))
+        # The event time is read from the value as transformed (a map_values
+        # may have parsed it), with the Kafka timestamp of the source record.
+        ts = event_time(self.table.windowed.time,
+                        msg if value is msg.value else replace(msg, value=value))
         self.dirty = True
         return self.aggregation.process(key, value, ts)
 
@@ -90,9 +98,3 @@ class Task:
         self.seen = dict(snap.get("seen", {}))
         self.aggregation.restore(snap["state"])
         self.dirty = False
-
-
-def _with_value(msg: Message, value: Any) -> Message:
-    from dataclasses import replace
-
-    return replace(msg, value=value)

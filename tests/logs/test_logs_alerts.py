@@ -203,11 +203,9 @@ def test_webhook_receives_each_alert_once_as_json(webhook) -> None:
 
 
 def test_a_dead_webhook_is_counted_and_the_pipeline_goes_on() -> None:
-    import socket
+    from kafkalab.net import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     hook = WebhookNotifier(f"http://127.0.0.1:{port}/x", timeout=0.5)
     memory = MemoryNotifier()
     engine = AlertEngine([PatternRule("oom", pattern="OutOfMemory")], notifiers=[hook, memory])

@@ -21,13 +21,12 @@ import pytest
 
 from kafkalab.clients import Consumer
 from kafkalab.logs import KafkaLogHandler, install, uninstall, validate
+from kafkalab.net import free_port
 from kafkalab.settings import Settings
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens here once the socket is closed
+    return free_port()  # nothing listens there
 
 
 def attach(handler: KafkaLogHandler, name: str) -> logging.Logger:

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from kafkalab.orders.server import free_port
+from kafkalab.net import free_port
 
 pytestmark = pytest.mark.slow
 
