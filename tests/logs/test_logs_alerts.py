@@ -94,7 +94,7 @@ def test_cool_down_is_per_rule_and_service() -> None:
     for svc in ("payments", "api", "payments", "api"):
         fired += engine.process(make_record(service=svc, level="ERROR", message="OutOfMemory",
                                             timestamp_ms=T0))
-    assert sorted(a.key for a in fired) == [("burst", "api"), ("burst", "payments"),
+    assert sorted((a.rule, a.service) for a in fired) == [("burst", "api"), ("burst", "payments"),
                                            ("oom", "api"), ("oom", "payments")]
 
 
@@ -251,9 +251,9 @@ def test_every_rule_type_keeps_the_contract(kind) -> None:
     assert len(alerts) == 1, f"{kind} should fire once on its trigger; got {alerts}"
     a = alerts[0]
     assert (a.rule, a.kind, a.service, a.severity) == (f"r-{kind}", kind, "api", "warning")
-    assert json.loads(json.dumps(a.to_dict()))["rule"] == f"r-{kind}"  # JSON-ready for topic and webhook
+    assert json.loads(json.dumps(a.to_record()))["rule"] == f"r-{kind}"  # JSON-ready for topic and webhook
     # Deterministic: a fresh rule on the same lines raises the same alert.
-    assert [x.to_dict() for x in fire(build(), trigger)] == [a.to_dict()]
+    assert [x.to_record() for x in fire(build(), trigger)] == [a.to_record()]
     # Quiet on quiet traffic, and blind to services it is not asked about.
     assert fire(build(), [("INFO", "GET / 200", s) for s in range(120)]) == []
     scoped = rules_from_config([{"name": "s", "type": kind, "services": ["payments"], **params}])[0]
