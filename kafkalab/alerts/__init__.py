@@ -21,6 +21,7 @@ from kafkalab.alerts.threshold import Threshold
 
 __all__ = [
     "ALERTS_TOPIC",
+    "SEVERITIES",
     "Alert",
     "ConsoleNotifier",
     "Gate",
@@ -28,7 +29,6 @@ __all__ = [
     "GateStats",
     "MemoryNotifier",
     "Notifier",
-    "SEVERITIES",
     "Threshold",
     "TopicNotifier",
     "WebhookNotifier",

@@ -108,7 +108,7 @@ class Alert:
                 "timestampMs": self.timestamp_ms}
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "Alert":
+    def from_record(cls, record: dict[str, Any]) -> Alert:
         """The alert a :meth:`to_record` value describes (read back from the topic)."""
         expected = record.get("expected")
         return cls(rule=record["rule"], timestamp_ms=int(record["timestampMs"]),

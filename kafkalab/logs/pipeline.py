@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier, TopicNotifier
 from kafkalab.clients import (
     DEAD_LETTER_TOPIC,
     Consumer,
@@ -42,7 +43,6 @@ from kafkalab.clients import (
     PermanentError,
     Producer,
 )
-from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier, TopicNotifier
 from kafkalab.logs.aggregate import WindowAggregator, summaries_frame
 from kafkalab.logs.alerts import AlertEngine
 from kafkalab.logs.filters import LogFilter, to_frame
@@ -51,7 +51,7 @@ from kafkalab.logs.record import InvalidLogRecord, validate
 from kafkalab.logs.rules import DEFAULT_RULES, Rule
 from kafkalab.settings import Settings, get_settings
 
-__all__ = ["LogAggregator", "SUMMARIES_TOPIC"]
+__all__ = ["SUMMARIES_TOPIC", "LogAggregator"]
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class LogAggregator:
         self._alerts_out = None
         self._loop = None
 
-    def __enter__(self) -> "LogAggregator":
+    def __enter__(self) -> LogAggregator:
         return self
 
     def __exit__(self, *exc: object) -> None:
