@@ -51,7 +51,7 @@ from kafkalab.logs.record import InvalidLogRecord, validate
 from kafkalab.logs.rules import DEFAULT_RULES, Rule
 from kafkalab.settings import Settings, get_settings
 
-__all__ = ["SUMMARIES_TOPIC", "LogAggregator"]
+__all__ = ["LogAggregator", "SUMMARIES_TOPIC"]
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class LogAggregator:
         self._alerts_out = None
         self._loop = None
 
-    def __enter__(self) -> LogAggregator:
+    def __enter__(self) -> "LogAggregator":
         return self
 
     def __exit__(self, *exc: object) -> None:
