@@ -111,6 +111,9 @@ class Gate:
         a different label while active is a new excursion.
         """
         now = self.clock() if now is None else now
+        return self._update(key, holds, now, self.for_s)
+
+    def _update(self, key: Hashable, holds: Any, now: float, for_s: float) -> GateEvent | None:
         k = self._keys.setdefault(key, _Key())
         state = None if holds is None or holds is False else holds
         if state is None:
@@ -128,7 +131,7 @@ class Gate:
         # A new excursion: nothing was active, or the value jumped to the other side.
         if k.pending != state:
             k.pending, k.since = state, now  # the hold time counts from here
-        if now - k.since < self.for_s:
+        if now - k.since < for_s:
             return None
         k.pending, k.state = None, state
         if self._cooled(k, now):
@@ -149,11 +152,7 @@ class Gate:
         applies; repeats within the cool-down are counted.
         """
         now = self.clock() if now is None else now
-        saved, self.for_s = self.for_s, 0.0  # an instant cannot be held for a while
-        try:
-            event = self.update(key, True, now)
-        finally:
-            self.for_s = saved
+        event = self._update(key, True, now, for_s=0.0)  # an instant cannot be held a while
         k = self._keys[key]
         k.state, k.muted = None, False  # over at once: no "cleared" to report
         return event
