@@ -144,6 +144,7 @@ class LogAggregator:
         self.invalid = 0
         self._producer: Producer | None = None
         self._alerts_out: TopicNotifier | None = None
+        self._unsent: list[Alert] = []  # alerts whose send failed, sent again first
         self._consumer: Consumer | None = None
         self._loop: ConsumerLoop | None = None
 
@@ -151,6 +152,7 @@ class LogAggregator:
 
     def handle(self, msg: Message) -> None:
         """Process one decoded record; raise :class:`InvalidRecord` for bad input."""
+        self._publish_alerts()  # first, any alert a failed send left behind
         try:
             record = validate(msg.value)
         except InvalidLogRecord as exc:
@@ -172,15 +174,23 @@ class LogAggregator:
             self.on_summary(summary)
 
     def _emit_alert(self, alert: Alert) -> None:
-        # The engine told its notifiers (console, webhook); the topic is told here,
-        # because its send must be waited for: the loop commits this record right
-        # after handle() returns, and flush() would not report a failed send. A
-        # failure raises, so the record is retried instead of committed without
-        # its alert. Alerts are rare, so waiting for each costs little.
-        if self._alerts_out is not None:
-            self._alerts_out.notify(alert).get(timeout=30)
         if self.on_alert is not None:
             self.on_alert(alert)
+        # The engine told its notifiers (console, webhook); the topic is told here.
+        if self._alerts_out is not None:
+            self._unsent.append(alert)
+            self._publish_alerts()
+
+    def _publish_alerts(self) -> None:
+        # Each send is waited for: the loop commits the record right after
+        # handle() returns, and flush() would not report a failed send. A failure
+        # raises (the record is retried, not committed), and the alert stays in
+        # _unsent: a retried record does not raise it again (the gate has seen
+        # it), so it is sent before the next record. Alerts are rare: waiting
+        # for each costs little.
+        while self._unsent and self._alerts_out is not None:
+            self._alerts_out.notify(self._unsent[0]).get(timeout=30)
+            self._unsent.pop(0)
 
     def flush(self) -> None:
         """Close every open window and let rules judge what they hold; publish it all."""

@@ -258,3 +258,42 @@ def test_every_rule_type_keeps_the_contract(kind) -> None:
     assert fire(build(), [("INFO", "GET / 200", s) for s in range(120)]) == []
     scoped = rules_from_config([{"name": "s", "type": kind, "services": ["payments"], **params}])[0]
     assert fire(scoped, trigger) == []
+
+
+# ---------------------------------------------------------------- the aggregator's alert sends
+
+def test_an_alert_whose_send_failed_is_sent_before_the_next_record() -> None:
+    # The loop commits a record as soon as handle() returns: a failed alert send
+    # must raise (no commit) and the alert must not be lost when the retried
+    # record no longer raises it (the gate has seen it).
+    from kafkalab.alerts import TopicNotifier
+    from kafkalab.logs import LogAggregator
+    from kafkalab.testing import make_message
+
+    class Send:
+        def __init__(self, ok):
+            self.ok = ok
+
+        def get(self, timeout=None):
+            if not self.ok:
+                raise RuntimeError("broker refused the record")
+
+    class Producer:
+        def __init__(self):
+            self.ok, self.delivered = False, []
+
+        def send(self, topic, value=None, *, key=None, **kw):
+            if self.ok:
+                self.delivered.append(value["rule"])
+            return Send(self.ok)
+
+    agg = LogAggregator(rules=[PatternRule("oom", pattern="OutOfMemory")], summaries_topic=None)
+    producer = Producer()
+    agg._alerts_out = TopicNotifier(producer)  # stands in for the connection
+    oom = make_message(make_record(service="a", level="ERROR", message="OutOfMemory",
+                                   timestamp_ms=T0))
+    with pytest.raises(RuntimeError, match="refused"):
+        agg.handle(oom)
+    producer.ok = True
+    agg.handle(oom)  # the retry: suppressed by the cool-down, yet the alert goes out
+    assert producer.delivered == ["oom"] and agg._unsent == []
