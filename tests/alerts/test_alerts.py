@@ -203,3 +203,64 @@ def test_console_notifier_says_what_was_held_back() -> None:
     alerts.ConsoleNotifier(out).notify(Alert(rule="oom", service="api", timestamp_ms=0,
                                              message="m", suppressed=4))
     assert out.getvalue() == "ALERT [warning] oom api at 1970-01-01T00:00:00Z: m (+4 suppressed)\n"
+
+
+# -- every producer of alerts: one shape, through the gate ----------------------------------
+
+def _logs():
+    from kafkalab import logs
+
+    engine = logs.AlertEngine([logs.PatternRule("oom", pattern="OutOfMemory")], cooldown_s=300)
+    out = []
+    for s in range(5):  # one incident, five matching lines
+        out += engine.process(logs.make_record(service="api", level="ERROR", message="OutOfMemory",
+                                               timestamp_ms=int(T0 * 1000) + s * 1000))
+    return out
+
+
+def _ops():
+    from kafkalab import ops
+
+    clock = FakeClock(start_ms=int(T0 * 1000))
+    reg = ops.Registry(now=clock.now)
+    out = []
+    manager = ops.AlertManager([ops.LagAbove(100, group="g")], reg, publish=out.append)
+    for lag in [200, 0, 200, 200]:  # back within the cool-down: suppressed
+        reg.set("consumer_lag_total", lag, group="g")
+        manager.evaluate()
+        clock.advance(1)
+    return out
+
+
+def _iot():
+    from kafkalab import iot
+
+    alerter = iot.ThresholdAlerter({"humidity": iot.Threshold(high=85, clear=80)})
+    return [a for i, v in enumerate([90, 84, 91, 70, 95])
+            if (a := alerter.observe(iot.Reading("S-1", "humidity", v, "%",
+                                                 int(T0 * 1000) + i * 60_000)))]
+
+
+def _analytics():
+    from kafkalab import analytics
+
+    mon = analytics.AnomalyMonitor(lambda m: analytics.RollingZScore(window=10, k=3),
+                                   threshold=3, name="zscore", cooldown_s=600)
+    out = []
+    for m in range(12):
+        out += mon.observe(int(T0 * 1000) + m * 60_000, {"x": 10.0 + m % 2})
+    for m in range(12, 15):  # three anomalous minutes in a row: one alert
+        out += mon.observe(int(T0 * 1000) + m * 60_000, {"x": 500.0})
+    return out
+
+
+PRODUCERS = {"logs": _logs, "ops": _ops, "iot": _iot, "analytics": _analytics}
+
+
+@pytest.mark.parametrize("area", sorted(PRODUCERS))
+def test_every_area_raises_the_one_alert_once_per_incident(area) -> None:
+    raised = PRODUCERS[area]()
+    assert len(raised) == 1, f"{area} should alert once; got {raised}"
+    (alert,) = raised
+    assert type(alert) is Alert and alert.subject and alert.rule
+    assert Alert.from_record(json.loads(json.dumps(alert.to_record()))) == alert
