@@ -158,6 +158,10 @@ class IoTPipeline:
         self._consumer: Consumer | None = None
         self._dlq: DeadLetterQueue | None = None
         self._sent: list[Any] = []  # this batch's alert and prediction sends, awaited before commit
+        # Alerts whose send failed: the redelivered batch does not raise them again
+        # (the gate has seen them), so they are sent again with the next batch.
+        self._unsent: list[Alert] = []
+        self._alert_sends: list[tuple[Alert, Any]] = []
 
     # -- the per-batch work (Kafka only at the edges) --------------------------
 
@@ -187,16 +191,32 @@ class IoTPipeline:
                 self._dlq.send(msg, InvalidReading(reason), stage="validate")
             self.stats.dead_lettered += 1
         self._store(good)
+        unsent, self._unsent = self._unsent, []
+        for alert in unsent:
+            self._send_alert(alert)
         for r in good:
             self._observe(r)
         if self._producer is not None:
             self._producer.flush()
             # flush() returns even when a send failed; get() raises then, so the
             # batch is not committed and comes again (at-least-once, not at-most).
+            self._wait_for_alerts()
             sent, self._sent = self._sent, []
             for future in sent:
                 future.get(timeout=30)
         return good, bad
+
+    def _wait_for_alerts(self) -> None:
+        sends, self._alert_sends = self._alert_sends, []
+        error: Exception | None = None
+        for alert, future in sends:
+            try:
+                future.get(timeout=30)
+            except Exception as exc:  # every failed one is kept, the first is raised
+                self._unsent.append(alert)
+                error = error or exc
+        if error is not None:
+            raise error
 
     def _store(self, good: list[Reading]) -> None:
         if self.crash_after is not None and self.stats.stored + self.stats.already_stored + len(
@@ -237,9 +257,12 @@ class IoTPipeline:
     def _emit_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
         self.stats.alerts += 1
+        self._send_alert(alert)
+
+    def _send_alert(self, alert: Alert) -> None:
         if self._alerts_out is not None:
             # Keep the send's result: process() waits for it before the commit.
-            self._sent.append(self._alerts_out.notify(alert))
+            self._alert_sends.append((alert, self._alerts_out.notify(alert)))
 
     # -- running against Kafka -----------------------------------------------
 
@@ -316,6 +339,7 @@ class IoTPipeline:
         self._alerts_out = None
         self._dlq = None
         self._sent = []
+        self._alert_sends = []
         if close_store:
             self.store.close()
 

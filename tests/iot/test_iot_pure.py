@@ -289,6 +289,19 @@ def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
     with pytest.raises(RuntimeError, match="broker refused"):
         pipeline.process(msgs)
     assert pipeline._producer.topics == ["alerts"]
+    # The batch comes again; its reading no longer raises the alert (the gate has
+    # seen it), so the alert that was not stored is sent again with it.
+    accepted = []
+
+    class AcceptingProducer(RefusingProducer):
+        def send(self, topic, value=None, *, key=None, **kw):
+            accepted.append((topic, value["metric"]))
+            return type("Sent", (), {"get": lambda self, timeout=None: None})()
+
+    pipeline._producer = AcceptingProducer()
+    pipeline._alerts_out = TopicNotifier(pipeline._producer)
+    pipeline.process(msgs)
+    assert accepted == [("alerts", "SENSOR-001.humidity")]
 
 
 def test_a_jump_from_above_high_to_below_low_is_a_new_alert() -> None:
