@@ -212,7 +212,7 @@ class IoTPipeline:
         for alert, future in sends:
             try:
                 future.get(timeout=30)
-            except Exception as exc:  # every failed one is kept, the first is raised
+            except Exception as exc:  # noqa: BLE001 (any failure: keep each, raise the first)
                 self._unsent.append(alert)
                 error = error or exc
         if error is not None:
