@@ -107,15 +107,16 @@ class Gate:
     def update(self, key: Hashable, holds: Any, now: float | None = None) -> GateEvent | None:
         """Tell the gate whether ``key``'s condition holds at ``now``; return what that changed.
 
-        ``holds`` is a bool, or a label of the excursion (``"high"``/``"low"``):
-        a different label while active is a new excursion.
+        ``holds`` is a truth value, or a string naming the excursion
+        (``"high"``/``"low"``): a different label while active is a new excursion.
         """
         now = self.clock() if now is None else now
         return self._update(key, holds, now, self.for_s)
 
     def _update(self, key: Hashable, holds: Any, now: float, for_s: float) -> GateEvent | None:
         k = self._keys.setdefault(key, _Key())
-        state = None if holds is None or holds is False else holds
+        # A label names the excursion; anything else is a truth value (numpy's too).
+        state = (holds or None) if isinstance(holds, str) else (True if holds else None)
         if state is None:
             k.pending = None
             if k.state is None:

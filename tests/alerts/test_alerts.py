@@ -31,6 +31,15 @@ def test_fires_once_when_it_starts_to_hold_and_clears_once_when_it_stops() -> No
         (1, "fired", 0), (4, "cleared", 0)]
 
 
+def test_any_truth_value_counts_and_a_string_names_the_excursion() -> None:
+    import numpy as np
+
+    assert run(Gate(), [np.bool_(False), np.bool_(True), 1, 0]) == [(1, "fired", 0),
+                                                                   (3, "cleared", 0)]
+    assert run(Gate(), ["high", "high", "low", ""]) == [(0, "fired", 0), (2, "fired", 0),
+                                                         (3, "cleared", 0)]
+
+
 def test_keys_are_independent() -> None:
     gate = Gate(cooldown_s=100)
     assert gate.update(("oom", "api"), True, now=0).kind == "fired"
