@@ -9,7 +9,8 @@ and per-metric anomaly detectors (:class:`RollingZScore`,
 :func:`bridge` feeds it the order events and logs of weeks 3-5 instead.
 """
 
-from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+# The alert and its topic are the course's one (kafkalab.alerts), named here too.
+from kafkalab.alerts import ALERTS_TOPIC, Alert
 from kafkalab.analytics.bridge import BridgeStats, bridge, to_shop_event
 from kafkalab.analytics.broadcast import Broadcaster, Client
 from kafkalab.analytics.dashboard import DashboardServer, create_app, plotly_js_path
@@ -27,7 +28,6 @@ __all__ = [
     "ALERTS_TOPIC",
     "ANOMALY_KINDS",
     "Alert",
-    "AlertPublisher",
     "AnomalyMonitor",
     "BOUNDS",
     "BridgeStats",

@@ -4,13 +4,16 @@ For each window's metrics, and each metric, the monitor does the prequential
 dance: **score** the new value against what the detector knows, *then* let it
 **learn** the value. One detector per metric (per key): revenue and error
 rate have nothing in common, and one model for both would judge neither well.
+A high score is a momentary condition for the course's one alert gate
+(:class:`kafkalab.alerts.Gate`), so a ``cooldown_s`` can hold back repeats;
+by default (0) every anomalous window alerts, which is what evaluation needs.
 
 >>> from kafkalab.analytics.zscore import RollingZScore
 >>> mon = AnomalyMonitor(lambda metric: RollingZScore(), threshold=3.0, name="zscore")
 >>> for minute in range(10):
 ...     _ = mon.observe(minute * 60_000, {"orders.count": 20 + minute % 3})
 >>> [str(a) for a in mon.observe(600_000, {"orders.count": 90})]
-['orders.count = 90 outside 18.27..23.53 at 1970-01-01T00:10:00Z (zscore, score 78.9)']
+['[warning] zscore orders.count at 1970-01-01T00:10:00Z: 90 outside 18.27..23.53 (score 78.9)']
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from river.base import AnomalyDetector
 
-from kafkalab.analytics.alerts import Alert
+from kafkalab.alerts import Alert, Gate
 
 __all__ = ["AnomalyMonitor", "hst_monitor", "zscore_monitor"]
 
@@ -35,14 +38,18 @@ class AnomalyMonitor:
     threshold
         A score above it raises an alert.
     name
-        The detector's name written into alerts.
+        The detector's name, the ``rule`` of its alerts.
+    cooldown_s
+        After an alert for a metric, its next anomalous windows within this
+        many seconds (of window time) are counted, not alerted.
     """
 
     def __init__(self, factory: Callable[[str], AnomalyDetector], *, threshold: float,
-                 name: str) -> None:
+                 name: str, cooldown_s: float = 0.0) -> None:
         self.factory = factory
         self.threshold = threshold
         self.name = name
+        self.gate = Gate(cooldown_s=cooldown_s)
         self.detectors: dict[str, AnomalyDetector] = {}
         self.scores: list[tuple[int, str, float]] = []
 
@@ -58,10 +65,14 @@ class AnomalyMonitor:
             expected = det.expected_range() if hasattr(det, "expected_range") else (None, None)
             det.learn_one(x)                   # ... then learn
             self.scores.append((window_start_ms, metric, score))
-            if score > self.threshold:
-                alerts.append(Alert(metric=metric, value=value, expected=expected,
-                                    detector=self.name, score=score,
-                                    window_start_ms=window_start_ms))
+            if score <= self.threshold:
+                continue
+            event = self.gate.trigger(metric, now=window_start_ms / 1000)
+            if event is not None and event.kind == "fired":
+                alerts.append(Alert(rule=self.name, kind="anomaly", metric=metric, value=value,
+                                    expected=None if None in expected else expected,
+                                    score=score, timestamp_ms=window_start_ms,
+                                    suppressed=event.suppressed))
         return alerts
 
 

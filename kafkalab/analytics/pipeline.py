@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert, AlertPublisher
+from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
 from kafkalab.analytics.broadcast import Broadcaster
 from kafkalab.analytics.metrics import ShopMetrics, flatten
 from kafkalab.analytics.monitor import AnomalyMonitor, hst_monitor, zscore_monitor
@@ -106,7 +106,7 @@ class ShopAnalytics:
                                                                      hst_monitor()]
         self.alerts: list[Alert] = []
         self.alerts_topic = alerts_topic
-        self._publisher: AlertPublisher | None = None
+        self._publisher: TopicNotifier | None = None
         # Keyed by window: a slow page skips intermediate values of a window,
         # never its latest one.
         self.table.on_update(lambda row: self.hub.publish({"type": "metrics", "row": row},
@@ -125,16 +125,16 @@ class ShopAnalytics:
         for monitor in self.monitors:
             for alert in monitor.observe(result.window.start_ms, metrics):
                 self.alerts.append(alert)
-                self.hub.publish({"type": "alert", "alert": alert.as_record()})
+                self.hub.publish({"type": "alert", "alert": alert.to_record()})
                 if self.alerts_topic:
-                    self._alert_publisher()(alert)
+                    self._alert_publisher().notify(alert)
 
-    def _alert_publisher(self) -> AlertPublisher:
+    def _alert_publisher(self) -> TopicNotifier:
         if self._publisher is None:
             # The processor's own producer: it is flushed before each checkpoint,
             # so an alert is stored before the records that raised it count as done.
-            self._publisher = AlertPublisher(self.processor.producer,
-                                             self.alerts_topic or ALERTS_TOPIC)
+            self._publisher = TopicNotifier(self.processor.producer,
+                                           self.alerts_topic or ALERTS_TOPIC)
         return self._publisher
 
     def run(self, **bounds: Any) -> ProcessorStats:

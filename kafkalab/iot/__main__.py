@@ -45,7 +45,7 @@ def _report(p: IoTPipeline) -> None:
           f"stored (duplicates), {s.dead_lettered} dead-lettered; {s.alerts} alerts "
           f"({s.anomalies} anomalies); {s.predictions} maintenance predictions")
     print(f"time series: {p.store.count()} rows in {p.store.path}")
-    kinds = collections.Counter(a.detector for a in p.alerts)
+    kinds = collections.Counter(a.rule for a in p.alerts)
     for detector, n in sorted(kinds.items()):
         print(f"  {n:4d} alerts from {detector}")
     due = sorted({pr.device_id for pr in p.predictions if pr.alarm})

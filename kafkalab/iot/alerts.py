@@ -8,9 +8,10 @@ a sensor hovers around 85 (86, 84.5, 85.3, 84.9, ...). Two fixes, used together:
 * **cool-down**: after an alert, the same device and type stay quiet for
   ``cooldown_s`` even if the alarm clears and re-arms.
 
-Alerts use week 6's shape (:class:`kafkalab.analytics.Alert`) on the same
-``alerts`` topic, with ``detector="threshold"`` and the metric
-``"<deviceId>.<type>"``.
+Both are the course's one alert gate (:class:`kafkalab.alerts.Gate` with a
+:class:`kafkalab.alerts.Threshold`), keyed by device and type, in the
+readings' own time. Alerts are :class:`kafkalab.alerts.Alert` records on the
+``alerts`` topic with ``rule="threshold"`` and the metric ``"<deviceId>.<type>"``.
 
 >>> from kafkalab.iot.validation import SENSOR_TYPES, Reading
 >>> alerter = ThresholdAlerter({"humidity": Threshold(high=85, clear=80)}, cooldown_s=600)
@@ -20,7 +21,7 @@ Alerts use week 6's shape (:class:`kafkalab.analytics.Alert`) on the same
 >>> [i for i, a in enumerate(fired) if a]           # once, not four times
 [1]
 >>> print(fired[1])
-SENSOR-004.humidity = 86 outside 0.0..85 at 1970-01-01T00:01:00Z (threshold, score 1.0)
+[warning] threshold SENSOR-004.humidity at 1970-01-01T00:01:00Z: 86 outside 0.0..85 (score 1.0)
 """
 
 from __future__ import annotations
@@ -28,43 +29,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from kafkalab.analytics.alerts import Alert
+from kafkalab.alerts import Alert, Gate, Threshold
 from kafkalab.iot.validation import SENSOR_TYPES, Reading
 
 __all__ = ["DEFAULT_THRESHOLDS", "Threshold", "ThresholdAlerter"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """Alert above ``high`` (or below ``low``); re-arm only past ``clear``.
-
-    ``clear`` defaults to ``high`` (no hysteresis) for an upper limit.
-    For a lower limit (``low``), ``clear_low`` plays the same role.
-    """
-
-    high: float = math.inf
-    clear: float | None = None
-    low: float = -math.inf
-    clear_low: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.clear is not None and self.clear > self.high:
-            raise ValueError(f"clear ({self.clear}) must not exceed high ({self.high}): "
-                             "the alarm would clear while still above the limit")
-        if self.clear_low is not None and self.clear_low < self.low:
-            raise ValueError(f"clear_low ({self.clear_low}) must not be below low ({self.low})")
-
-    @property
-    def clear_high(self) -> float:
-        return self.high if self.clear is None else self.clear
-
-    @property
-    def clear_lower(self) -> float:
-        return self.low if self.clear_low is None else self.clear_low
 
 
 #: Thresholds in canonical units (°C, mm/s, kPa, %), per type.
@@ -77,7 +48,7 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
 
 
 class ThresholdAlerter:
-    """Per device and type: fire one :class:`~kafkalab.analytics.Alert` per excursion.
+    """Per device and type: fire one :class:`~kafkalab.alerts.Alert` per excursion.
 
     Parameters
     ----------
@@ -85,51 +56,38 @@ class ThresholdAlerter:
         ``{type: Threshold}`` in canonical units; other types are not checked.
     cooldown_s
         After an alert, the same device and type stay silent this long
-        (event time: the readings' timestamps, never the wall clock).
+        (event time: the readings' timestamps, never the wall clock). An
+        excursion held back that is still on when the cool-down ends alerts then.
     """
 
     def __init__(self, thresholds: Mapping[str, Threshold] | None = None, *,
                  cooldown_s: float = 600) -> None:
         self.thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
-        self.cooldown_ms = int(cooldown_s * 1000)
-        # The side ("high" or "low") of the excursion an armed alarm is on.
-        self._armed: dict[tuple[str, str], str | None] = {}
-        self._last: dict[tuple[str, str], int] = {}
+        self.gate = Gate(cooldown_s=cooldown_s)
         self.alerts: list[Alert] = []
-        self.suppressed = 0
+
+    @property
+    def suppressed(self) -> int:
+        """Excursions the cool-down held back."""
+        return self.gate.stats.suppressed
 
     def observe(self, reading: Reading) -> Alert | None:
         """Judge one reading; return the alert it raises, if any."""
         th = self.thresholds.get(reading.type)
         if th is None:
             return None
-        key = (reading.device_id, reading.type)
-        v = reading.value
-        side = "high" if v > th.high else "low" if v < th.low else None
-        armed = self._armed.get(key)
-        if armed is not None:
-            # Hysteresis: stay armed until the value is back well inside. A jump
-            # straight past the *other* limit is a new excursion, not the same one.
-            if th.clear_lower < v < th.clear_high:
-                self._armed[key] = None
-            if side is None or side == armed:
-                return None
-        if side is None:
+        event = self.gate.observe((reading.device_id, reading.type), reading.value, th,
+                                  now=reading.timestamp_ms / 1000)
+        if event is None or event.kind != "fired":
             return None
-        self._armed[key] = side
-        last = self._last.get(key)
-        if last is not None and 0 <= reading.timestamp_ms - last < self.cooldown_ms:
-            self.suppressed += 1
-            return None
-        self._last[key] = reading.timestamp_ms
-        limit = th.high if v > th.high else th.low
+        v, limit = reading.value, th.limit(event.state)
         # JSON has no infinity: an open side of the range is the physical limit.
         spec = SENSOR_TYPES.get(reading.type)
         low = th.low if math.isfinite(th.low) or spec is None else spec.low
         high = th.high if math.isfinite(th.high) or spec is None else spec.high
-        alert = Alert(metric=f"{reading.device_id}.{reading.type}", value=v,
-                      expected=(low, high), detector="threshold",
-                      score=round(v / limit, 4) if limit else math.inf,
-                      window_start_ms=reading.timestamp_ms)
+        alert = Alert(rule="threshold", kind="threshold",
+                      metric=f"{reading.device_id}.{reading.type}", value=v,
+                      expected=(low, high), score=round(v / limit, 4) if limit else math.inf,
+                      timestamp_ms=reading.timestamp_ms, suppressed=event.suppressed)
         self.alerts.append(alert)
         return alert

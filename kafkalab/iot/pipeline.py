@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafkalab.analytics.alerts import ALERTS_TOPIC, Alert
+from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
 from kafkalab.clients import DEAD_LETTER_TOPIC, Consumer, DeadLetterQueue, Message, Producer
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
@@ -154,9 +154,14 @@ class IoTPipeline:
         self.scores: collections.deque[tuple[tuple[str, str, int], float]] = collections.deque(
             maxlen=keep)
         self._producer: Producer | None = None
+        self._alerts_out: TopicNotifier | None = None
         self._consumer: Consumer | None = None
         self._dlq: DeadLetterQueue | None = None
         self._sent: list[Any] = []  # this batch's alert and prediction sends, awaited before commit
+        # Alerts whose send failed: the redelivered batch does not raise them again
+        # (the gate has seen them), so they are sent again with the next batch.
+        self._unsent: list[Alert] = []
+        self._alert_sends: list[tuple[Alert, Any]] = []
 
     # -- the per-batch work (Kafka only at the edges) --------------------------
 
@@ -186,16 +191,32 @@ class IoTPipeline:
                 self._dlq.send(msg, InvalidReading(reason), stage="validate")
             self.stats.dead_lettered += 1
         self._store(good)
+        unsent, self._unsent = self._unsent, []
+        for alert in unsent:
+            self._send_alert(alert)
         for r in good:
             self._observe(r)
         if self._producer is not None:
             self._producer.flush()
             # flush() returns even when a send failed; get() raises then, so the
             # batch is not committed and comes again (at-least-once, not at-most).
+            self._wait_for_alerts()
             sent, self._sent = self._sent, []
             for future in sent:
                 future.get(timeout=30)
         return good, bad
+
+    def _wait_for_alerts(self) -> None:
+        sends, self._alert_sends = self._alert_sends, []
+        error: Exception | None = None
+        for alert, future in sends:
+            try:
+                future.get(timeout=30)
+            except Exception as exc:  # noqa: BLE001 (any failure: keep each, raise the first)
+                self._unsent.append(alert)
+                error = error or exc
+        if error is not None:
+            raise error
 
     def _store(self, good: list[Reading]) -> None:
         if self.crash_after is not None and self.stats.stored + self.stats.already_stored + len(
@@ -223,9 +244,9 @@ class IoTPipeline:
         self.scores.append((r.key, score))
         if score > self.detector.threshold:
             self.stats.anomalies += 1
-            self._emit_alert(Alert(metric=f"{r.device_id}.{r.type}", value=r.value,
-                                   expected=expected, detector=self.detector.name,
-                                   score=score, window_start_ms=r.timestamp_ms))
+            self._emit_alert(Alert(rule=self.detector.name, kind="anomaly",
+                                   metric=f"{r.device_id}.{r.type}", value=r.value,
+                                   expected=expected, score=score, timestamp_ms=r.timestamp_ms))
         for pred in self.predictor.observe(r):
             self.predictions.append(pred)
             self.stats.predictions += 1
@@ -236,12 +257,12 @@ class IoTPipeline:
     def _emit_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
         self.stats.alerts += 1
-        if self._producer is not None and self.alerts_topic:
-            # Sent here rather than through AlertPublisher, which drops the
-            # future: process() must see a failed send before the commit.
-            self._sent.append(self._producer.send(self.alerts_topic, alert.as_record(),
-                                                  key=alert.metric))
-            log.warning("alert: %s", alert)
+        self._send_alert(alert)
+
+    def _send_alert(self, alert: Alert) -> None:
+        if self._alerts_out is not None:
+            # Keep the send's result: process() waits for it before the commit.
+            self._alert_sends.append((alert, self._alerts_out.notify(alert)))
 
     # -- running against Kafka -----------------------------------------------
 
@@ -257,6 +278,8 @@ class IoTPipeline:
                     if name:
                         admin.ensure_topic(name, partitions=3)
             self._producer = Producer(self.settings)
+            if self.alerts_topic:
+                self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
             self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
@@ -313,8 +336,10 @@ class IoTPipeline:
         if self._producer is not None:
             self._producer.close()
         self._consumer = self._producer = None
+        self._alerts_out = None
         self._dlq = None
         self._sent = []
+        self._alert_sends = []
         if close_store:
             self.store.close()
 
@@ -329,9 +354,9 @@ class IoTPipeline:
     def alerts_frame(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame([a.as_record() for a in self.alerts],
-                            columns=["metric", "value", "expected", "detector", "score",
-                                     "windowStart", "window"])
+        return pd.DataFrame([a.to_record() for a in self.alerts],
+                            columns=["metric", "value", "expected", "rule", "score",
+                                     "timestampMs", "timestamp"])
 
     def predictions_frame(self) -> Any:
         import pandas as pd

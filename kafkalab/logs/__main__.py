@@ -20,9 +20,9 @@ import threading
 import uuid
 from collections.abc import Sequence
 
+from kafkalab.alerts import ConsoleNotifier, WebhookNotifier
 from kafkalab.logs.filters import LogFilter, follow
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC
-from kafkalab.logs.notifiers import ConsoleNotifier, WebhookNotifier
 from kafkalab.logs.pipeline import SUMMARIES_TOPIC, LogAggregator
 from kafkalab.logs.simulate import ErrorBurst, SlowDependency, publish, simulate
 

@@ -4,7 +4,10 @@ An incident makes a rule fire again and again: every OutOfMemory line matches
 the pattern. Nobody wants a hundred pages for one incident, so the engine
 sends at most one alert per rule and service per *cool-down* (5 minutes by
 default, measured in the records' own time) and counts what it held back; the
-next alert that does go out says how many were suppressed.
+next alert that does go out says how many were suppressed. The cool-down is
+the course's one :class:`~kafkalab.alerts.Gate`: a rule's alert is a
+momentary condition (:meth:`~kafkalab.alerts.Gate.trigger`) for its key,
+the rule and the service.
 
 >>> from kafkalab.logs.record import make_record
 >>> from kafkalab.logs.rules import PatternRule
@@ -21,12 +24,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kafkalab.logs.alert import Alert
-from kafkalab.logs.notifiers import Notifier
+from kafkalab.alerts import Alert, Gate, Notifier
 from kafkalab.logs.rules import Rule, rules_from_config
 
 __all__ = ["AlertEngine", "EngineStats"]
@@ -63,12 +65,19 @@ class AlertEngine:
         names = [r.name for r in self.rules]
         if len(set(names)) != len(names):
             raise ValueError(f"rule names must be unique; got {names}")
-        self.cooldown_ms = int(cooldown_s * 1000)
+        self.gate = Gate(cooldown_s=cooldown_s)
         self.notifiers = list(notifiers)
         self.stats = EngineStats()
         self.alerts: list[Alert] = []
-        self._last: dict[tuple[str, str], int] = {}
-        self._held: dict[tuple[str, str], int] = {}
+
+    @property
+    def cooldown_ms(self) -> int:
+        """The cool-down in milliseconds (settable: it is the gate's ``cooldown_s``)."""
+        return round(self.gate.cooldown_s * 1000)
+
+    @cooldown_ms.setter
+    def cooldown_ms(self, value: int) -> None:
+        self.gate.cooldown_s = value / 1000
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path, *,
@@ -100,23 +109,22 @@ class AlertEngine:
                 log.warning("rule %s failed on a record: %s: %s", rule.name,
                             type(exc).__name__, exc)
                 continue
-            if alert is not None and self._admit(alert):
+            if alert is not None and (alert := self._admit(alert)) is not None:
                 sent.append(alert)
         return sent
 
     def flush(self) -> list[Alert]:
         """Let rules judge the state they still hold (end of a bounded run)."""
-        return [a for rule in self.rules for a in rule.flush() if self._admit(a)]
+        admitted = (self._admit(a) for rule in self.rules for a in rule.flush())
+        return [a for a in admitted if a is not None]
 
-    def _admit(self, alert: Alert) -> bool:
-        key = alert.key
-        last = self._last.get(key)
-        if last is not None and alert.timestamp_ms - last < self.cooldown_ms:
-            self._held[key] = self._held.get(key, 0) + 1
+    def _admit(self, alert: Alert) -> Alert | None:
+        # One alert per rule and service per cool-down, in the records' own time.
+        event = self.gate.trigger((alert.rule, alert.service), now=alert.timestamp_ms / 1000)
+        if event is None or event.kind != "fired":
             self.stats.suppressed += 1
-            return False
-        alert.suppressed = self._held.pop(key, 0)
-        self._last[key] = alert.timestamp_ms
+            return None
+        alert = replace(alert, suppressed=event.suppressed)
         self.stats.fired += 1
         self.alerts.append(alert)
         log.debug("alert %s/%s: %s", alert.rule, alert.service, alert.message)
@@ -125,4 +133,4 @@ class AlertEngine:
                 notifier.notify(alert)
             except Exception as exc:  # notifiers should not raise; if one does, go on
                 log.warning("notifier %r failed: %s", notifier, exc)
-        return True
+        return alert

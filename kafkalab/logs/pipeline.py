@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier, TopicNotifier
 from kafkalab.clients import (
     DEAD_LETTER_TOPIC,
     Consumer,
@@ -43,11 +44,9 @@ from kafkalab.clients import (
     Producer,
 )
 from kafkalab.logs.aggregate import WindowAggregator, summaries_frame
-from kafkalab.logs.alert import ALERTS_TOPIC, Alert
 from kafkalab.logs.alerts import AlertEngine
 from kafkalab.logs.filters import LogFilter, to_frame
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC
-from kafkalab.logs.notifiers import Notifier, TopicNotifier
 from kafkalab.logs.record import InvalidLogRecord, validate
 from kafkalab.logs.rules import DEFAULT_RULES, Rule
 from kafkalab.settings import Settings, get_settings
@@ -144,6 +143,8 @@ class LogAggregator:
         self.filtered_out = 0
         self.invalid = 0
         self._producer: Producer | None = None
+        self._alerts_out: TopicNotifier | None = None
+        self._unsent: list[Alert] = []  # alerts whose send failed, sent again first
         self._consumer: Consumer | None = None
         self._loop: ConsumerLoop | None = None
 
@@ -151,6 +152,7 @@ class LogAggregator:
 
     def handle(self, msg: Message) -> None:
         """Process one decoded record; raise :class:`InvalidRecord` for bad input."""
+        self._publish_alerts()  # first, any alert a failed send left behind
         try:
             record = validate(msg.value)
         except InvalidLogRecord as exc:
@@ -172,9 +174,23 @@ class LogAggregator:
             self.on_summary(summary)
 
     def _emit_alert(self, alert: Alert) -> None:
-        # The topic notifier was told already (it is one of the engine's notifiers).
         if self.on_alert is not None:
             self.on_alert(alert)
+        # The engine told its notifiers (console, webhook); the topic is told here.
+        if self._alerts_out is not None:
+            self._unsent.append(alert)
+            self._publish_alerts()
+
+    def _publish_alerts(self) -> None:
+        # Each send is waited for: the loop commits the record right after
+        # handle() returns, and flush() would not report a failed send. A failure
+        # raises (the record is retried, not committed), and the alert stays in
+        # _unsent: a retried record does not raise it again (the gate has seen
+        # it), so it is sent before the next record. Alerts are rare: waiting
+        # for each costs little.
+        while self._unsent and self._alerts_out is not None:
+            self._alerts_out.notify(self._unsent[0]).get(timeout=30)
+            self._unsent.pop(0)
 
     def flush(self) -> None:
         """Close every open window and let rules judge what they hold; publish it all."""
@@ -199,10 +215,8 @@ class LogAggregator:
                     if name:
                         admin.ensure_topic(name, partitions=3)
             self._producer = Producer(self.settings)
-            self.engine.notifiers[:] = [n for n in self.engine.notifiers
-                                        if not isinstance(n, TopicNotifier)]
             if self.alerts_topic:
-                self.engine.notifiers.insert(0, TopicNotifier(self._producer, self.alerts_topic))
+                self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
             dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
@@ -281,6 +295,7 @@ class LogAggregator:
         if self._producer is not None:
             self._producer.close()
         self._consumer = self._producer = None
+        self._alerts_out = None
         self._loop = None
 
     def __enter__(self) -> "LogAggregator":
@@ -301,7 +316,7 @@ class LogAggregator:
 
     def alerts_frame(self) -> pd.DataFrame:
         """Every alert sent so far."""
-        rows = [a.to_dict() for a in self.engine.alerts]
+        rows = [a.to_record() for a in self.engine.alerts]
         cols = ["timestamp", "rule", "kind", "service", "severity", "message", "suppressed"]
         df = pd.DataFrame(rows, columns=cols + ["details"])[cols]
         df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")

@@ -2,7 +2,8 @@
 
 Every rule subclasses :class:`Rule` and implements one verb, ``evaluate(record)``,
 returning an alert or ``None``. Rules only *detect*; repeats are held back
-by the :class:`~kafkalab.logs.alerts.AlertEngine`'s cool-down. The four kinds:
+by the :class:`~kafkalab.logs.alerts.AlertEngine`, through the one
+:class:`~kafkalab.alerts.Gate` of the course. The four kinds:
 
 ============== ===========================================================
 ``error_rate``  the share of ERROR/CRITICAL records in a window reaches a threshold
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kafkalab.logs.alert import SEVERITIES, Alert
+from kafkalab.alerts import SEVERITIES, Alert
 from kafkalab.logs.record import LEVELS, normalise_level, timestamp_ms
 from kafkalab.logs.templates import template as default_template
 from kafkalab.windows import (

@@ -1,11 +1,12 @@
-"""Alert rules over the metrics registry, fired once, cleared once, with cool-downs.
+"""Alert rules over the metrics registry, through the course's one alert gate.
 
 A :class:`Rule` looks at a :class:`~kafkalab.ops.metrics.Registry` and says
-whether its condition holds now. The :class:`AlertManager` turns those answers
-into events: ``fired`` when a condition starts to hold, ``cleared`` when it
-stops, and no repeats in between. A rule that fired is not fired again within
-its cool-down, so a flapping metric pages once. Fired alerts are published as
-:class:`kafkalab.analytics.Alert` records (the ``alerts`` topic of week 6).
+whether its condition holds now. The :class:`AlertManager` hands those answers
+to a :class:`~kafkalab.alerts.Gate` per rule, which turns them into events:
+``fired`` when a condition has held for the rule's hold time, ``cleared`` when
+it stops, no repeats in between, and ``suppressed`` when it comes back within
+the cool-down. Fired alerts are :class:`kafkalab.alerts.Alert` records on the
+``alerts`` topic, the same shape as every other week's.
 
 >>> from kafkalab.testing import FakeClock
 >>> clock = FakeClock()
@@ -20,7 +21,7 @@ its cool-down, so a flapping metric pages once. Fired alerts are published as
 3.0 fired 200.0
 5.0 cleared 40.0
 >>> print(alerts[0])
-consumer_lag_total{group=billing} = 200.0 outside 0..100 at 1970-01-01T00:00:03Z (lag-above, score 2.0)
+[warning] lag-above consumer_lag_total{group=billing} at 1970-01-01T00:00:03Z: 200.0 outside 0..100 (score 2.0)
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
+from kafkalab.alerts import Alert, Gate, Notifier, Threshold
 from kafkalab.ops.lag import LagSample, trend
 from kafkalab.ops.metrics import Registry
 
@@ -46,9 +48,6 @@ __all__ = [
     "P99Above",
     "Rule",
 ]
-
-if TYPE_CHECKING:
-    from kafkalab.analytics.alerts import Alert
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +67,14 @@ class Rule:
 
     ``active`` tells the rule whether it is currently firing, so it can clear
     at a lower level than it fires at (hysteresis) and not flap at the edge.
+    ``hold_s`` is how long the manager's gate waits, with the condition
+    holding, before it fires (a rule that judges its own history, as the
+    week's exercise does, leaves it at 0).
     """
 
     name = "rule"
     cooldown_s: float | None = None  # None: the manager's default
+    hold_s: float = 0.0
 
     def check(self, registry: Registry, now: float, active: bool) -> Condition:
         raise NotImplementedError
@@ -85,9 +88,10 @@ def _where(name: str, **labels: str | None) -> str:
 class LagAbove(Rule):
     """Total lag of ``group`` at or above ``threshold`` for ``for_s`` seconds.
 
-    Clears when lag falls below ``clear_below`` (default: half the threshold).
-    Reads the ``consumer_lag_total{group}`` gauge a
-    :class:`~kafkalab.ops.lag.LagMonitor` keeps.
+    Clears when lag falls below ``clear_below`` (default: half the threshold):
+    a :class:`~kafkalab.alerts.Threshold` with hysteresis. The hold time is
+    the manager's gate's (``hold_s``). Reads the ``consumer_lag_total{group}``
+    gauge a :class:`~kafkalab.ops.lag.LagMonitor` keeps.
     """
 
     name = "lag-above"
@@ -98,6 +102,11 @@ class LagAbove(Rule):
         self.for_s = for_s
         self.group = group
         self.clear_below = threshold / 2 if clear_below is None else clear_below
+        self.limits = Threshold(high=threshold, clear=self.clear_below, inclusive=True)
+
+    @property
+    def hold_s(self) -> float:  # type: ignore[override]
+        return self.for_s
 
     def check(self, registry: Registry, now: float, active: bool) -> Condition:
         metric = _where("consumer_lag_total", group=self.group)
@@ -105,20 +114,9 @@ class LagAbove(Rule):
                   if dict(s.labels).get("group") == self.group]
         if not series or series[0].latest is None:
             return Condition(False, math.nan, self.threshold, metric)
-        points = list(series[0].points)
-        value = points[-1][1]
-        if active:
-            return Condition(value >= self.clear_below, value, self.threshold, metric)
-        # Fire only if lag was above for the whole of the last for_s seconds:
-        # the value in force at now - for_s (the last sample at or before it)
-        # and every sample since. One spike is not an incident, and a sample
-        # just inside the window does not stand for the time before it.
-        start = now - self.for_s
-        before = [i for i, (t, _) in enumerate(points) if t <= start]
-        if not before:
-            return Condition(False, value, self.threshold, metric)  # not watched that long yet
-        held = [v for _, v in points[before[-1]:]]
-        return Condition(min(held) >= self.threshold, value, self.threshold, metric)
+        value = series[0].latest
+        side = self.limits.side(value, "high" if active else None)
+        return Condition(side is not None, value, self.threshold, metric)
 
 
 class LagGrowing(Rule):
@@ -243,13 +241,6 @@ class AlertEvent:
 
 
 @dataclass
-class _State:
-    active: bool = False
-    last_fired: float = -math.inf
-    suppressed: bool = False  # active, but not yet published because of the cool-down
-
-
-@dataclass
 class AlertManager:
     """Evaluate rules against a registry; publish each alert once.
 
@@ -260,8 +251,9 @@ class AlertManager:
     registry
         Where the metrics are (its clock is the manager's clock).
     publish
-        Called with each fired :class:`kafkalab.analytics.Alert`; use
-        ``kafkalab.analytics.AlertPublisher(producer)`` for the ``alerts`` topic.
+        A :class:`~kafkalab.alerts.Notifier` or a function, told about each
+        fired :class:`~kafkalab.alerts.Alert`; use
+        ``kafkalab.alerts.TopicNotifier(producer)`` for the ``alerts`` topic.
     cooldown_s
         After firing, a rule does not fire again for this long, even if it
         cleared and came back meanwhile (it is counted as ``suppressed``). A
@@ -271,64 +263,51 @@ class AlertManager:
 
     rules: Iterable[Rule]
     registry: Registry
-    publish: Callable[["Alert"], object] | None = None
+    publish: Notifier | Callable[[Alert], Any] | None = None
     cooldown_s: float = 60.0
     events: list[AlertEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rules = list(self.rules)
-        self._state: dict[int, _State] = {id(r): _State() for r in self.rules}
+        # One gate per rule: each has its own hold time and may have its own cool-down.
+        self._gates: dict[int, Gate] = {id(r): Gate(
+            for_s=r.hold_s, cooldown_s=self.cooldown_s if r.cooldown_s is None else r.cooldown_s,
+            clock=self.registry.now) for r in self.rules}
 
     def evaluate(self) -> list[AlertEvent]:
         """Check every rule now; return the events this produced."""
         now = self.registry.now()
         new: list[AlertEvent] = []
         for rule in self.rules:
-            state = self._state[id(rule)]
-            cond = rule.check(self.registry, now, state.active)
-            kind = None
-            cooldown = self.cooldown_s if rule.cooldown_s is None else rule.cooldown_s
-            cooled = now - state.last_fired >= cooldown
-            if cond.holds and not state.active:
-                state.active = True
-                if cooled:
-                    kind = "fired"
-                else:
-                    kind, state.suppressed = "suppressed", True
-            elif cond.holds and state.suppressed and cooled:
-                # Came back within the cool-down and never went away: once the
-                # cool-down is over it is a real incident and pages after all.
-                kind = "fired"
-            elif not cond.holds and state.active:
-                state.active = state.suppressed = False
-                kind = "cleared"
-            if kind == "fired":
-                state.last_fired, state.suppressed = now, False
+            gate = self._gates[id(rule)]
+            cond = rule.check(self.registry, now, gate.active(rule.name))
+            step = gate.update(rule.name, cond.holds, now)
+            if step is None:
+                continue
+            if step.kind == "fired":
                 self._publish(rule, cond, now)
-            if kind:
-                event = AlertEvent(now, rule.name, kind, cond.value, cond.limit, cond.metric)
-                new.append(event)
-                self.registry.inc("alert_events_total", rule=rule.name, kind=kind)
-                log.log(logging.WARNING if kind == "fired" else logging.INFO,
-                        "alert %s %s: %s = %s (limit %s)", rule.name, kind, cond.metric,
-                        cond.value, cond.limit)
+            event = AlertEvent(now, rule.name, step.kind, cond.value, cond.limit, cond.metric)
+            new.append(event)
+            self.registry.inc("alert_events_total", rule=rule.name, kind=step.kind)
+            log.log(logging.WARNING if step.kind == "fired" else logging.INFO,
+                    "alert %s %s: %s = %s (limit %s)", rule.name, step.kind, cond.metric,
+                    cond.value, cond.limit)
         self.events.extend(new)
         return new
 
     def _publish(self, rule: Rule, cond: Condition, now: float) -> None:
         if self.publish is None:
             return
-        # Imported here: kafkalab.analytics brings river and FastAPI (seconds to import).
-        from kafkalab.analytics.alerts import Alert
-
         score = cond.value / cond.limit if cond.limit else math.inf
-        self.publish(Alert(metric=cond.metric, value=cond.value, expected=(0, cond.limit),
-                           detector=rule.name, score=score, window_start_ms=int(now * 1000)))
+        alert = Alert(rule=rule.name, kind="metric", metric=cond.metric, value=cond.value,
+                      expected=(0, cond.limit), score=score, timestamp_ms=int(now * 1000))
+        notify = getattr(self.publish, "notify", self.publish)
+        notify(alert)
 
     @property
     def active(self) -> list[str]:
         """Names of the rules whose condition holds now."""
-        return [r.name for r in self.rules if self._state[id(r)].active]
+        return [r.name for r in self.rules if self._gates[id(r)].active(r.name)]
 
     def count(self, kind: str, rule: str | None = None) -> int:
         return sum(1 for e in self.events if e.kind == kind and rule in (None, e.rule))

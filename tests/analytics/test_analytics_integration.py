@@ -40,12 +40,12 @@ def test_alerts_reach_the_alerts_topic_with_metric_value_range_and_detector():
         published = [m.value for m in c.messages(idle_timeout=2, timeout=30)]
     assert len(published) == len(analytics.alerts) > 0
     for alert in published:
-        assert set(alert) >= {"metric", "value", "expected", "detector", "windowStart"}
-        assert alert["detector"] in {"zscore", "halfspacetrees"}
+        assert set(alert) >= {"metric", "value", "expected", "rule", "timestampMs"}
+        assert alert["rule"] in {"zscore", "halfspacetrees"}
         assert not alert["expected"]["low"] <= alert["value"] <= alert["expected"]["high"] \
-            or alert["detector"] == "halfspacetrees"
+            or alert["rule"] == "halfspacetrees"
     # The injected anomalies (two minutes in this seed) are among the alerts.
-    flagged = {(a["windowStart"], a["metric"]) for a in published}
+    flagged = {(a["timestampMs"], a["metric"]) for a in published}
     injected = {(ws, m) for ws in gen.labels for m in
                 ("orders.count", "orders.revenue", "performance.avgResponseTime",
                  "performance.errorRate", "users.new") if gen.is_anomalous(ws, m)}

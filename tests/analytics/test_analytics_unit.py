@@ -159,10 +159,27 @@ def test_zscore_monitor_alert_has_metric_value_range_and_detector():
     for m in range(20):
         assert mon.observe(m * 60_000, {"orders.revenue": 1000 + (m % 5) * 10}) == []
     (alert,) = mon.observe(20 * 60_000, {"orders.revenue": 5000})
-    rec = alert.as_record()
+    rec = alert.to_record()
     assert rec["metric"] == "orders.revenue" and rec["value"] == 5000
-    assert rec["detector"] == "zscore"
+    assert rec["rule"] == "zscore" and rec["kind"] == "anomaly"
     assert rec["expected"]["low"] < 1020 < rec["expected"]["high"] < 5000
+
+
+def test_every_anomalous_window_alerts_unless_a_cool_down_is_asked_for():
+    class Always:  # scores every value as anomalous
+        def score_one(self, x):
+            return 1.0
+
+        def learn_one(self, x):
+            pass
+
+    def alerted(monitor):
+        return [m for m in range(6) if monitor.observe(m * 60_000, {"a": 1.0})]
+
+    assert alerted(AnomalyMonitor(lambda m: Always(), threshold=0.5, name="x")) == list(range(6))
+    cooled = AnomalyMonitor(lambda m: Always(), threshold=0.5, name="x", cooldown_s=180)
+    assert alerted(cooled) == [0, 3]
+    assert cooled.gate.stats.suppressed == 4
 
 
 # -- evaluation ------------------------------------------------------------------

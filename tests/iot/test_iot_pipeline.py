@@ -74,8 +74,8 @@ def test_pipeline_stores_exactly_the_valid_readings_and_dead_letters_the_rest(ad
             "impossible value", "unknown unit", "timestamp"} <= set(reasons), reasons
     assert {d["source"]["topic"] for d in dead} == {names["sensors"]}
     published = read_all(names["alerts"], len(alerts))
-    assert sorted((a["metric"], a["windowStart"]) for a in published) == sorted(
-        (a.metric, a.window_start_ms) for a in alerts)
+    assert sorted((a["metric"], a["timestampMs"]) for a in published) == sorted(
+        (a.metric, a.timestamp_ms) for a in alerts)
     assert len(read_all(names["predictions"], len(predictions))) == len(predictions)
 
 

@@ -11,6 +11,7 @@ import math
 import pytest
 
 from kafkalab import iot
+from kafkalab.alerts import TopicNotifier
 from kafkalab.testing import FakeClock, make_events
 
 T0 = iot.START_MS
@@ -146,7 +147,15 @@ def test_hysteresis_and_cooldown_make_a_hovering_sensor_alert_once() -> None:
     clock.advance(600)
     alert = smart.observe(reading(91, clock.now_ms()))
     assert alert is not None and alert.metric == "SENSOR-001.humidity"
-    assert alert.as_record()["expected"] == {"low": 0.0, "high": 85}
+    assert alert.to_record()["expected"] == {"low": 0.0, "high": 85}
+
+
+def test_an_excursion_held_back_by_the_cool_down_alerts_when_it_ends_if_still_on() -> None:
+    alerter = iot.ThresholdAlerter({"humidity": iot.Threshold(high=85, clear=80)}, cooldown_s=600)
+    values = [90, 70] + [90] * 10  # back after one minute, and it stays
+    fired = [alerter.observe(reading(v, T0 + i * 60_000)) for i, v in enumerate(values)]
+    assert [i for i, a in enumerate(fired) if a] == [0, 10]
+    assert fired[10].suppressed == 1 and alerter.suppressed == 1
 
 
 def test_low_limits_and_bad_hysteresis() -> None:
@@ -265,7 +274,7 @@ def test_pipeline_handles_a_batch_without_kafka() -> None:
     assert len(valid) == 3 and [reason for _, reason in bad] == [
         "value must be a number; got str 'hot'"]
     assert pipeline.store.count() == 2 and pipeline.stats.already_stored == 1
-    assert [a.detector for a in pipeline.alerts] == ["threshold", "threshold"]
+    assert [a.rule for a in pipeline.alerts] == ["threshold", "threshold"]
 
 
 def test_pipeline_detector_is_chosen_by_name_and_scores_before_learning() -> None:
@@ -278,8 +287,8 @@ def test_pipeline_detector_is_chosen_by_name_and_scores_before_learning() -> Non
     pipeline.process(make_events(base + [spike], start_ms=T0))
     scores = dict(pipeline.scores)
     assert scores[("SENSOR-002", "vibration", T0 + 120 * 60_000)] > 0.9
-    (alert,) = [a for a in pipeline.alerts if a.detector == "half-space-trees"][-1:]
-    assert alert.window_start_ms == T0 + 120 * 60_000 and alert.value == 2.6
+    (alert,) = [a for a in pipeline.alerts if a.rule == "half-space-trees"][-1:]
+    assert alert.timestamp_ms == T0 + 120 * 60_000 and alert.value == 2.6
 
 
 def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
@@ -302,10 +311,24 @@ def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
 
     pipeline = iot.IoTPipeline(group_id="unit")
     pipeline._producer = RefusingProducer()  # stands in for the broker connection
+    pipeline._alerts_out = TopicNotifier(pipeline._producer)
     msgs = make_events([good(type="humidity", value=95, unit="%")], start_ms=T0)
     with pytest.raises(RuntimeError, match="broker refused"):
         pipeline.process(msgs)
     assert pipeline._producer.topics == ["alerts"]
+    # The batch comes again; its reading no longer raises the alert (the gate has
+    # seen it), so the alert that was not stored is sent again with it.
+    accepted = []
+
+    class AcceptingProducer(RefusingProducer):
+        def send(self, topic, value=None, *, key=None, **kw):
+            accepted.append((topic, value["metric"]))
+            return type("Sent", (), {"get": lambda self, timeout=None: None})()
+
+    pipeline._producer = AcceptingProducer()
+    pipeline._alerts_out = TopicNotifier(pipeline._producer)
+    pipeline.process(msgs)
+    assert accepted == [("alerts", "SENSOR-001.humidity")]
 
 
 def test_a_jump_from_above_high_to_below_low_is_a_new_alert() -> None:

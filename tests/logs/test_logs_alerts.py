@@ -94,7 +94,7 @@ def test_cool_down_is_per_rule_and_service() -> None:
     for svc in ("payments", "api", "payments", "api"):
         fired += engine.process(make_record(service=svc, level="ERROR", message="OutOfMemory",
                                             timestamp_ms=T0))
-    assert sorted(a.key for a in fired) == [("burst", "api"), ("burst", "payments"),
+    assert sorted((a.rule, a.service) for a in fired) == [("burst", "api"), ("burst", "payments"),
                                            ("oom", "api"), ("oom", "payments")]
 
 
@@ -249,10 +249,49 @@ def test_every_rule_type_keeps_the_contract(kind) -> None:
     assert len(alerts) == 1, f"{kind} should fire once on its trigger; got {alerts}"
     a = alerts[0]
     assert (a.rule, a.kind, a.service, a.severity) == (f"r-{kind}", kind, "api", "warning")
-    assert json.loads(json.dumps(a.to_dict()))["rule"] == f"r-{kind}"  # JSON-ready for topic and webhook
+    assert json.loads(json.dumps(a.to_record()))["rule"] == f"r-{kind}"  # JSON-ready for topic and webhook
     # Deterministic: a fresh rule on the same lines raises the same alert.
-    assert [x.to_dict() for x in fire(build(), trigger)] == [a.to_dict()]
+    assert [x.to_record() for x in fire(build(), trigger)] == [a.to_record()]
     # Quiet on quiet traffic, and blind to services it is not asked about.
     assert fire(build(), [("INFO", "GET / 200", s) for s in range(120)]) == []
     scoped = rules_from_config([{"name": "s", "type": kind, "services": ["payments"], **params}])[0]
     assert fire(scoped, trigger) == []
+
+
+# ---------------------------------------------------------------- the aggregator's alert sends
+
+def test_an_alert_whose_send_failed_is_sent_before_the_next_record() -> None:
+    # The loop commits a record as soon as handle() returns: a failed alert send
+    # must raise (no commit) and the alert must not be lost when the retried
+    # record no longer raises it (the gate has seen it).
+    from kafkalab.alerts import TopicNotifier
+    from kafkalab.logs import LogAggregator
+    from kafkalab.testing import make_message
+
+    class Send:
+        def __init__(self, ok):
+            self.ok = ok
+
+        def get(self, timeout=None):
+            if not self.ok:
+                raise RuntimeError("broker refused the record")
+
+    class Producer:
+        def __init__(self):
+            self.ok, self.delivered = False, []
+
+        def send(self, topic, value=None, *, key=None, **kw):
+            if self.ok:
+                self.delivered.append(value["rule"])
+            return Send(self.ok)
+
+    agg = LogAggregator(rules=[PatternRule("oom", pattern="OutOfMemory")], summaries_topic=None)
+    producer = Producer()
+    agg._alerts_out = TopicNotifier(producer)  # stands in for the connection
+    oom = make_message(make_record(service="a", level="ERROR", message="OutOfMemory",
+                                   timestamp_ms=T0))
+    with pytest.raises(RuntimeError, match="refused"):
+        agg.handle(oom)
+    producer.ok = True
+    agg.handle(oom)  # the retry: suppressed by the cool-down, yet the alert goes out
+    assert producer.delivered == ["oom"] and agg._unsent == []

@@ -93,7 +93,7 @@ def test_cli_demo_runs_bounded_and_alerts_once_per_rule() -> None:
         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     alert_lines = [line for line in out.stdout.splitlines() if line.startswith("ALERT")]
-    assert len(alert_lines) == 4 and all("/payments" in line for line in alert_lines)
+    assert len(alert_lines) == 4 and all(" payments at " in line for line in alert_lines)
     assert "0 dead-lettered" in out.stdout and "error rate per window" in out.stdout
 
 

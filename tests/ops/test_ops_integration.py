@@ -115,7 +115,7 @@ def test_slow_consumer_lag_alert_fires_once_and_clears():
     kinds = [kind for kind, _ in f["events"]]
     assert kinds[0] == "fired" and kinds[-1] == "cleared" and kinds.count("fired") == 1
     (alert,) = published  # paged once, whatever the lag did meanwhile
-    assert alert.detector == "lag-above" and alert.value >= 30
+    assert alert.rule == "lag-above" and alert.value >= 30
     assert r.ok, r
 
 

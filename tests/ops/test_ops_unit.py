@@ -270,8 +270,8 @@ def test_lag_alert_fires_once_then_clears_below_half_the_threshold(reg, clock) -
     # 90 and 60 are under 100 but above 50: still the same incident (no flapping)
     assert events == [(0, "fired"), (5, "cleared")]
     (alert,) = published
-    assert alert.detector == "lag-above" and alert.value == 120 and alert.expected == (0, 100)
-    assert alert.as_record()["metric"] == "consumer_lag_total{group=g}"
+    assert alert.rule == "lag-above" and alert.value == 120 and alert.expected == (0, 100)
+    assert alert.to_record()["metric"] == "consumer_lag_total{group=g}"
 
 
 def test_cool_down_suppresses_a_second_fire_then_allows_it(reg, clock) -> None:

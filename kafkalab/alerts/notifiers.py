@@ -1,33 +1,37 @@
 """Where alerts go: a topic, the console, a webhook, or a list (in tests).
 
-A notifier is anything with ``notify(alert)``. A notifier that fails (a
-webhook that is down) logs the reason and counts it in ``failures``; it never
-raises, because one broken notifier must not stop the pipeline or the others.
+A notifier is anything with ``notify(alert)``. The console, webhook and memory
+notifiers never raise: a webhook that is down logs the reason and counts it in
+``failures``, because one broken notifier must not stop the pipeline or the
+others. The topic notifier is different on purpose: it returns the send's
+result (a future) so the caller can wait for it before committing the input
+that raised the alert. An alert whose send failed must not be committed away.
 
->>> from kafkalab.logs.alert import Alert
+>>> from kafkalab.alerts import Alert
 >>> alert = Alert(rule="oom", kind="pattern", service="payments", severity="critical",
 ...               timestamp_ms=0, message="pattern 'OutOfMemory' matched")
 >>> ConsoleNotifier().notify(alert)
-ALERT [critical] oom/payments at 1970-01-01T00:00:00.000Z: pattern 'OutOfMemory' matched
+ALERT [critical] oom payments at 1970-01-01T00:00:00Z: pattern 'OutOfMemory' matched
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
-from kafkalab.logs.alert import ALERTS_TOPIC, Alert
+from kafkalab.alerts.alert import ALERTS_TOPIC, Alert
 
 __all__ = ["ConsoleNotifier", "MemoryNotifier", "Notifier", "TopicNotifier", "WebhookNotifier"]
 
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
 class Notifier(Protocol):
     """Anything that can be told about an alert."""
 
-    def notify(self, alert: Alert) -> None: ...
+    def notify(self, alert: Alert) -> Any: ...
 
 
 class ConsoleNotifier:
@@ -38,10 +42,7 @@ class ConsoleNotifier:
         self.failures = 0
 
     def notify(self, alert: Alert) -> None:
-        extra = f" (+{alert.suppressed} suppressed)" if alert.suppressed else ""
-        print(f"ALERT [{alert.severity}] {alert.rule}/{alert.service} at "
-              f"{alert.to_dict()['timestamp']}: {alert.message}{extra}",
-              file=self.stream or sys.stdout)
+        print(f"ALERT {alert}", file=self.stream or sys.stdout)
 
 
 class MemoryNotifier:
@@ -81,7 +82,7 @@ class WebhookNotifier:
         import httpx
 
         try:
-            response = httpx.post(self.url, json=alert.to_dict(), headers=self.headers,
+            response = httpx.post(self.url, json=alert.to_record(), headers=self.headers,
                                   timeout=self.timeout)
             response.raise_for_status()
             self.sent += 1
@@ -89,25 +90,37 @@ class WebhookNotifier:
             self.failures += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("webhook %s did not take alert %s/%s: %s", self.url, alert.rule,
-                        alert.service, self.last_error)
+                        alert.subject, self.last_error)
 
 
 class TopicNotifier:
-    """Publish each alert to a Kafka topic (``alerts``), keyed by service."""
+    """Publish each alert to a Kafka topic (``alerts``), keyed by its subject.
+
+    :meth:`notify` returns the producer's send result (a future): wait for it
+    (``.get(timeout)``) before committing the records that raised the alert,
+    since ``flush()`` returns even when a send failed. It is also callable, so
+    it can be passed wherever a ``publish(alert)`` function is expected.
+
+    Parameters
+    ----------
+    producer
+        A :class:`~kafkalab.clients.Producer`.
+    topic
+        Defaults to ``alerts``.
+    """
 
     def __init__(self, producer: Any, topic: str = ALERTS_TOPIC) -> None:
         self.producer = producer
         self.topic = topic
         self.sent = 0
-        self.failures = 0
 
-    def notify(self, alert: Alert) -> None:
-        try:
-            # The alert's event time is in its body; the Kafka timestamp is the
-            # time it was raised (retention counts from there).
-            self.producer.send(self.topic, alert.to_dict(), key=alert.service)
-            self.sent += 1
-        except Exception as exc:  # the producer is unreachable: report, keep going
-            self.failures += 1
-            log.warning("could not publish alert %s/%s to %s: %s", alert.rule, alert.service,
-                        self.topic, exc)
+    def notify(self, alert: Alert) -> Any:
+        # Keyed by subject: one service's (one metric's) alerts stay in order.
+        # The alert's event time is in its body; the Kafka timestamp is the
+        # time it was raised (retention counts from there).
+        result = self.producer.send(self.topic, alert.to_record(), key=alert.subject)
+        self.sent += 1
+        log.warning("alert: %s", alert)
+        return result
+
+    __call__ = notify
