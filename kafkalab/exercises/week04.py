@@ -31,7 +31,7 @@ from typing import Any
 
 from kafkalab.exercises import Result
 from kafkalab.orders.events import Event
-from kafkalab.orders.saga import ChargePayment, CreateShipment, ReserveInventory
+from kafkalab.orders.order_saga import ChargePayment, CreateShipment, ReserveInventory
 from kafkalab.saga import Orchestrator, SagaStep
 
 __all__ = ["check_loyalty_step", "check_shipped_twice", "shipping_events"]

@@ -7,7 +7,7 @@ events into the read model the HTTP API answers from. The event contract is in
 :mod:`kafkalab.orders.events`; ``python -m kafkalab.orders`` runs it all.
 """
 
-from kafkalab.orders.analytics import AnalyticsService, analytics_snapshot
+from kafkalab.orders.analytics_service import AnalyticsService, analytics_snapshot
 from kafkalab.orders.catalog import CATALOG, STARTING_STOCK, Product
 from kafkalab.orders.events import EVENT_TYPES, Event, InvalidEvent, Topics, new_event
 from kafkalab.orders.eventsourcing import apply, rebuild, replay

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from kafkalab.clients import Producer
-from kafkalab.orders.analytics import analytics_snapshot
+from kafkalab.orders.analytics_service import analytics_snapshot
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.system import OrdersConfig, new_order_id, place_order
 from kafkalab.serving import BodyLimit

@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from kafkalab.orders.events import Event, new_event
-from kafkalab.orders.saga import order_saga
+from kafkalab.orders.order_saga import order_saga
 from kafkalab.orders.service import Service, UnexpectedEvent
 from kafkalab.saga import TERMINAL, Command, Orchestrator, SagaState
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.clients import Admin, Producer
-from kafkalab.orders.analytics import AnalyticsService
+from kafkalab.orders.analytics_service import AnalyticsService
 from kafkalab.orders.catalog import order_total
 from kafkalab.orders.events import Event, Topics, new_event
 from kafkalab.orders.faults import Faults

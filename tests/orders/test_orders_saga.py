@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kafkalab.orders.saga import order_saga
+from kafkalab.orders.order_saga import order_saga
 from kafkalab.saga import Orchestrator, SagaState, SagaStep
 
 ORDER = {"customerId": "CUST-001", "total": 1500,
