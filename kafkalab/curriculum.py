@@ -14,10 +14,15 @@ The course lives in ``notebooks/``, one folder per week::
 In ``solutions.ipynb`` a code cell whose first line is ``# SOLUTION`` is a
 solution cell. ``exercises.ipynb`` is the same notebook with each solution cell
 replaced by ``# Write your code here``, the title ``# ... — solutions`` turned
-into ``# ... — exercises`` and every output removed.
+into ``# ... — exercises`` and every output removed. A name the solution defines
+and a later cell reads (``counts``, ``mask_ids``) stays defined, as ``None``, so
+Run All on an unsolved notebook reaches every checker, and each one says "not
+done yet" instead of stopping at a ``NameError``.
 
-Notebooks are stored clean (no outputs, no execution counts, only the
-``kernelspec`` and ``language_info.name`` metadata) and serialised exactly as
+Notebooks are stored clean (no outputs, no execution counts, and as metadata
+only the ``kernelspec`` and ``language_info`` JupyterLab writes when it opens a
+notebook on the course's kernel, so opening one does not mark it modified) and
+serialised exactly as
 :func:`nbformat.write` does, so running ``build`` twice changes nothing and
 ``check`` can compare bytes.
 
@@ -35,9 +40,11 @@ Run it from the repository root::
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import hashlib
 import logging
+import platform
 import re
 import sys
 from collections.abc import Sequence
@@ -50,6 +57,8 @@ import nbformat
 __all__ = [
     "CELL_METADATA_KEPT",
     "EXERCISE_PLACEHOLDER",
+    "KERNELSPEC",
+    "LANGUAGE_INFO",
     "PLAN",
     "SOLUTION_MARKER",
     "PlannedWeek",
@@ -100,6 +109,17 @@ PLAN: tuple[PlannedWeek, ...] = (
 SOLUTION_MARKER = "# SOLUTION"
 #: What a solution cell becomes in ``exercises.ipynb``.
 EXERCISE_PLACEHOLDER = "# Write your code here"
+#: What an exercise cell sets each name its solution defines (and later cells read) to.
+NOT_DONE_LINE = "{name} = None  # not done yet: replace this line with your answer"
+#: The kernel every notebook names: what `kafkalab lab` offers (ipykernel's ``python3`` in the
+#: course environment) and JupyterLab writes on open, so opening a notebook changes nothing.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: The ``language_info`` that kernel reports and JupyterLab stores on open, but for
+#: ``version`` (the kernel's Python): a stored version is kept, a missing one is this
+#: Python's, so a rebuild on another Python changes nothing.
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
 #: Cell metadata worth keeping (nbval and JupyterLab read tags); the rest is volatile.
 CELL_METADATA_KEPT = ("tags",)
 
@@ -130,8 +150,9 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return a clean copy of a notebook, ready to be committed.
 
     Outputs and execution counts are removed, cell metadata is limited to
-    :data:`CELL_METADATA_KEPT`, notebook metadata to ``kernelspec`` and
-    ``language_info.name``. Cells without a valid, unique id get one derived
+    :data:`CELL_METADATA_KEPT`, notebook metadata to the course kernel's
+    ``kernelspec`` and ``language_info`` (:data:`KERNELSPEC`, :data:`LANGUAGE_INFO`
+    and a Python ``version``), whatever the notebook had. Cells without a valid, unique id get one derived
     from their position and source, so cleaning is deterministic. The input is
     not modified.
 
@@ -156,8 +177,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> tidy = clean(nb)
     >>> tidy.cells[0].outputs, tidy.cells[0].execution_count, dict(tidy.cells[0].metadata)
     ([], None, {'tags': ['demo']})
-    >>> dict(tidy.metadata)
-    {'language_info': {'name': 'python'}}
+    >>> dict(tidy.metadata["kernelspec"]) == KERNELSPEC, tidy.metadata["language_info"]["version"]
+    (True, '3.12.1')
     >>> len(nb.cells[0].outputs)  # the original is untouched
     1
     """
@@ -168,11 +189,11 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     meta = out.get("metadata", {})
     kept = nbformat.NotebookNode()
-    if "kernelspec" in meta:
-        kept["kernelspec"] = meta["kernelspec"]
-    language = meta.get("language_info", {}).get("name")
-    if language:
-        kept["language_info"] = nbformat.NotebookNode(name=language)
+    kept["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    version = meta.get("language_info", {}).get("version")
+    kept["language_info"] = nbformat.from_dict(
+        {**LANGUAGE_INFO, "version": version if isinstance(version, str) and version
+         else platform.python_version()})
     out["metadata"] = kept
 
     seen: set[str] = set()
@@ -211,7 +232,8 @@ def is_clean(nb: nbformat.NotebookNode) -> list[str]:
     Examples
     --------
     >>> from nbformat.v4 import new_notebook, new_code_cell
-    >>> nb = new_notebook(cells=[new_code_cell("x = 1", id="x", execution_count=1)])
+    >>> nb = new_notebook(cells=[new_code_cell("x = 1", id="x", execution_count=1)],
+    ...                   metadata={"kernelspec": KERNELSPEC})
     >>> is_clean(nb)
     ['cell 1 has an execution count (1)']
     >>> is_clean(clean(nb))
@@ -228,13 +250,15 @@ def is_clean(nb: nbformat.NotebookNode) -> list[str]:
     extra = sorted(k for k in meta if k not in ("kernelspec", "language_info"))
     if extra:
         problems.append("notebook metadata has volatile keys: " + ", ".join(extra))
+    if "kernelspec" in meta and dict(meta["kernelspec"]) != KERNELSPEC:
+        problems.append(f"kernelspec is {dict(meta.get('kernelspec') or {})}, not the course's "
+                        f"{KERNELSPEC} (JupyterLab rewrites it on open)")
     language_info = meta.get("language_info")
     if language_info is not None:
-        extra = sorted(k for k in language_info if k != "name")
-        if extra:
-            problems.append("language_info has keys other than name: " + ", ".join(extra))
-        if not language_info.get("name"):
-            problems.append("language_info has no name")
+        shown = {k: v for k, v in language_info.items() if k != "version"}
+        if shown != LANGUAGE_INFO or not language_info.get("version"):
+            problems.append(f"language_info is not what the course kernel reports: {LANGUAGE_INFO} "
+                            "and a Python version (JupyterLab rewrites it on open)")
 
     seen: dict[str, int] = {}
     for number, cell in enumerate(nb.get("cells", []), start=1):
@@ -295,11 +319,69 @@ def _exercise_title(source: str) -> str:
     return "\n".join(lines)
 
 
+def _bound_names(source: str) -> list[str]:
+    """Names a cell defines at top level (assignments, ``def``, ``class``, imports), in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found = [node.name]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found = [(a.asname or a.name).split(".")[0] for a in node.names]
+        else:
+            found = [n.id for n in ast.walk(node)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        names += [n for n in found if n not in names]
+    return names
+
+
+def _read_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _names_read_later(nb: nbformat.NotebookNode, index: int) -> list[str]:
+    """Names cell ``index`` defines that a later code cell reads before one defines them again."""
+    pending = _bound_names(nb.cells[index].source)
+    found: list[str] = []
+    for cell in nb.cells[index + 1:]:
+        if cell.cell_type != "code":
+            continue
+        rebound = set(_bound_names(cell.source)) | {
+            n.id for n in ast.walk(_parse(cell.source))
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        read = _read_names(cell.source)
+        found += [n for n in pending if n in read and n not in rebound and n not in found]
+        pending = [n for n in pending if n not in rebound]
+    return [n for n in _bound_names(nb.cells[index].source) if n in found]
+
+
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _placeholder(nb: nbformat.NotebookNode, index: int) -> str:
+    """``# Write your code here``, then ``name = None`` for each name later cells read."""
+    names = _names_read_later(nb, index)
+    return "\n".join([EXERCISE_PLACEHOLDER] + [NOT_DONE_LINE.format(name=n) for n in names])
+
+
 def exercise_from_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Derive the exercise notebook from a solution notebook.
 
     The result is :func:`clean`, each solution cell's source is replaced by
-    ``# Write your code here`` and, in the first markdown cell, a title
+    ``# Write your code here`` followed by ``name = None`` for each name the
+    solution defines and a later cell reads (so the checker runs and says "not
+    done yet" instead of a ``NameError`` stopping Run All) and, in the first markdown cell, a title
     ``# ... — solutions`` becomes ``# ... — exercises``. Cells keep their order,
     ids and tags.
 
@@ -318,16 +400,21 @@ def exercise_from_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> nb = new_notebook(cells=[
     ...     new_markdown_cell("# Week 1 — solutions\\nSend three messages.", id="title"),
     ...     new_code_cell("from kafkalab import broker", id="setup"),
-    ...     new_code_cell("# SOLUTION\\nproducer.send('t', b'hi')", id="answer")])
+    ...     new_code_cell("# SOLUTION\\nproducer.send('t', b'hi')", id="answer"),
+    ...     new_code_cell("# SOLUTION\\ndef total(xs):\\n    return sum(xs)", id="fn"),
+    ...     new_code_cell("check_total(total)", id="check")])
     >>> ex = exercise_from_solution(nb)
-    >>> [c.source for c in ex.cells]
+    >>> [c.source for c in ex.cells[:3]]
     ['# Week 1 — exercises\\nSend three messages.', 'from kafkalab import broker', '# Write your code here']
+    >>> print(ex.cells[3].source)
+    # Write your code here
+    total = None  # not done yet: replace this line with your answer
     >>> [c.id for c in ex.cells]
-    ['title', 'setup', 'answer']
+    ['title', 'setup', 'answer', 'fn', 'check']
     """
     out = clean(nb)
     for index in solution_cells(out):
-        out.cells[index].source = EXERCISE_PLACEHOLDER
+        out.cells[index].source = _placeholder(out, index)
     for cell in out.cells:
         if cell.cell_type == "markdown":
             cell.source = _exercise_title(cell.source)
