@@ -46,6 +46,7 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="kafkalab-chromium-")
         self.proc = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--window-size=1280,900",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={self.profile}",
              "--remote-debugging-port=0", "--remote-allow-origins=*",
@@ -80,8 +81,13 @@ class Browser:
                 return reply["result"]
         raise TimeoutError(method)
 
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    def evaluate(self, expression: str, *, await_promise: bool = False):
+        """The value of a JavaScript expression (of the promise it gives, with ``await_promise``)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=await_promise)
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"]
+            raise RuntimeError(details.get("exception", {}).get("description") or details["text"])
         return result["result"].get("value")
 
     def close(self) -> None:
