@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = [
+    "week08-production-readiness/01-metrics-and-lag.ipynb",  # logs at INFO, a live dashboard
     "week01-producers-consumers/03-consumer-groups.ipynb",  # a lesson with a FigureWidget
     "week01-producers-consumers/exercises.ipynb",           # unsolved, as derived
 ]
