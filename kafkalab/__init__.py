@@ -19,8 +19,17 @@ __all__ = ["Settings", "SettingsError", "__version__", "configure_logging", "get
 logging.getLogger("kafkalab").addHandler(logging.NullHandler())
 
 
+def _in_kernel() -> bool:
+    """True in a Jupyter kernel: ``sys.stdout`` is ipykernel's stream, shown in the notebook."""
+    return type(sys.stdout).__module__.startswith("ipykernel")
+
+
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is *now* (Jupyter and pytest replace it)."""
+    """Writes to whatever ``sys.stderr`` is *now* (Jupyter and pytest replace it).
+
+    In a notebook kernel, records below WARNING go to ``sys.stdout`` instead:
+    JupyterLab paints every stderr line red, and an INFO line is not an error.
+    """
 
     @property  # type: ignore[override]
     def stream(self):  # noqa: D401
@@ -30,9 +39,22 @@ class _StderrHandler(logging.StreamHandler):
     def stream(self, _value) -> None:
         pass
 
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING or not _in_kernel():
+            super().emit(record)
+            return
+        try:
+            sys.stdout.write(self.format(record) + self.terminator)
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
 
 def configure_logging(level: str | None = None) -> None:
     """Show kafkalab's log lines (at ``LOG_LEVEL``) on stderr; for notebooks and the CLI.
+
+    In a notebook kernel, INFO and DEBUG lines go to stdout (plain output, not
+    a red error box); warnings and errors stay on stderr.
 
     kafka-python's own loggers are kept at WARNING: their INFO lines are many.
     """

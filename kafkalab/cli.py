@@ -290,22 +290,41 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
-    from kafkalab.settings import get_settings
+#: Jupyter configuration `kafkalab lab` adds to the user's: `labconfig/page_config.json`
+#: disables the plugin that asks about (and fetches) Jupyter news on every start.
+JUPYTER_CONFIG = Path(__file__).resolve().parent / "jupyter_config"
 
-    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={_repo_root() / 'notebooks'}",
-           f"--port={args.port}"]
-    if args.no_browser:
+
+def lab_command(port: int, *, no_browser: bool = False, root: Path | None = None,
+                extra: list[str] | tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The command and environment `kafkalab lab` starts JupyterLab with (tests reuse them)."""
+    cmd = [sys.executable, "-m", "jupyterlab",
+           f"--ServerApp.root_dir={root or _repo_root() / 'notebooks'}", f"--port={port}",
+           # No news feed and no update check: the course runs offline and starts quietly.
+           "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses otherwise
+    cmd.extend(extra)
+    env = dict(os.environ)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        p for p in (str(JUPYTER_CONFIG), env.get("JUPYTER_CONFIG_PATH", "")) if p)
+    return cmd, env
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from kafkalab.settings import get_settings
+
+    cmd, env = lab_command(args.port, no_browser=args.no_browser)
     if get_settings().local:
         # The lab owns the local broker only if it started it; one already
         # running (another terminal's) is shared and left running.
         with broker.running() as info:
             print(f"Apache Kafka {info.version} at {info.bootstrap} (data in {info.folder})")
-            return subprocess.call(cmd)
-    return subprocess.call(cmd)
+            return subprocess.call(cmd, env=env)
+    return subprocess.call(cmd, env=env)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

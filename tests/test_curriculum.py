@@ -20,6 +20,7 @@ from kafkalab.curriculum import (
     solution_cells,
     weeks,
 )
+from kafkalab.curriculum.clean import read as read_notebook
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -69,7 +70,9 @@ def solutions_notebook(week: int = 1, answer: str = "producer.send('orders', b'1
 
 def lesson_notebook(title: str) -> nbformat.NotebookNode:
     return new_notebook(
-        cells=[new_markdown_cell(f"# {title}\n\nText.", id="t"), new_code_cell("1 + 1", id="c")]
+        cells=[new_markdown_cell(f"# {title}\n\nText.", id="t"), new_code_cell("1 + 1", id="c")],
+        metadata={"kernelspec": curriculum.KERNELSPEC,
+                  "language_info": {**curriculum.LANGUAGE_INFO, "version": "3.11.7"}},
     )
 
 
@@ -114,7 +117,8 @@ def test_clean_strips_outputs_counts_and_metadata():
     assert dict(code.metadata) == {"tags": ["keep-me"]}
     assert dict(tidy.cells[0].metadata) == {}
     assert set(tidy.metadata) == {"kernelspec", "language_info"}
-    assert dict(tidy.metadata.language_info) == {"name": "python"}
+    # what JupyterLab writes on open; the Python version the notebook had is kept
+    assert tidy.metadata.language_info == {**curriculum.LANGUAGE_INFO, "version": "3.12.1"}
     assert tidy.metadata.kernelspec.name == "python3"
     assert [c.id for c in tidy.cells] == ["intro", "run"]
     assert [c.source for c in tidy.cells] == [c.source for c in nb.cells]
@@ -160,7 +164,8 @@ def test_is_clean_reports_each_problem():
     assert "mimetype" in text and "version" in text
     assert "cell 1 has volatile metadata: collapsed" in problems
     assert "cell 2 has volatile metadata: ExecuteTime, execution, scrolled" in problems
-    assert len(problems) == 6
+    assert any(p.startswith("kernelspec is ") for p in problems)  # "Python 3", not the course's
+    assert len(problems) == 7
 
 
 def test_is_clean_reports_missing_and_repeated_ids():
@@ -173,7 +178,15 @@ def test_is_clean_reports_missing_and_repeated_ids():
 
 
 def test_is_clean_accepts_a_clean_notebook():
-    assert is_clean(new_notebook(cells=[new_code_cell("x", id="x")])) == []
+    meta = {"kernelspec": curriculum.KERNELSPEC,
+            "language_info": {**curriculum.LANGUAGE_INFO, "version": "3.11.7"}}
+    assert is_clean(new_notebook(cells=[new_code_cell("x", id="x")], metadata=meta)) == []
+
+
+def test_a_notebook_without_the_course_kernel_is_not_clean():
+    # clean() writes the kernelspec JupyterLab would write on open; is_clean agrees.
+    problems = is_clean(new_notebook(cells=[new_code_cell("x", id="x")]))
+    assert any("kernelspec" in p for p in problems) and any("language_info" in p for p in problems)
 
 
 # ---------------------------------------------------------------- exercises
@@ -490,6 +503,8 @@ SPOILERS = {
     "outputs": lambda nb: _first_code_cell(nb).outputs.append(
         new_output("stream", name="stdout", text="hi\n")),
     "execution counts": lambda nb: setattr(_first_code_cell(nb), "execution_count", 3),
+    "kernelspec": lambda nb: nb.metadata.update(
+        kernelspec={"display_name": "Python 3", "language": "python", "name": "python3"}),
 }
 
 
@@ -541,3 +556,85 @@ def test_all_rules_broken_at_once_are_all_reported_and_all_fixed():
     found = {rule.name for rule in curriculum.RULES if list(rule.find(nb))}
     assert found == set(SPOILERS)
     assert is_clean(clean(nb)) == []
+
+
+# ---------------------------------------------------------------- opening and Run All
+
+
+def test_clean_stores_the_kernelspec_jupyterlab_writes_on_open():
+    """JupyterLab rewrites a notebook's kernelspec to the kernel's own on open, which marks
+    the notebook modified: stored notebooks carry exactly the course kernel's."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")  # what `kafkalab lab` offers
+    assert curriculum.KERNELSPEC == {"display_name": spec.display_name,
+                                     "language": spec.language, "name": "python3"}
+    nb = dirty_notebook()  # stored with the older "Python 3"
+    assert any("kernelspec" in p for p in is_clean(nb))
+    assert dict(clean(nb).metadata.kernelspec) == curriculum.KERNELSPEC
+    assert is_clean(clean(nb)) == []
+
+
+def test_clean_stores_the_language_info_jupyterlab_writes_on_open():
+    """On open JupyterLab stores the kernel's language_info; anything else marks the notebook
+    modified. Only the Python version varies: a stored one is kept, a missing one filled."""
+    import platform
+
+    from ipykernel.ipkernel import IPythonKernel
+
+    reported = dict(IPythonKernel.language_info)  # what the course kernel answers
+    reported.pop("version")
+    assert curriculum.LANGUAGE_INFO == reported
+    bare = new_notebook(metadata={"language_info": {"name": "python"}})
+    assert clean(bare).metadata.language_info.version == platform.python_version()
+    assert any("language_info" in p for p in is_clean(bare))
+
+
+def test_exercise_keeps_the_names_later_cells_read_defined():
+    sol = new_notebook(cells=[
+        new_code_cell("# SOLUTION\ndf = read()\ncounts = df.groupby('k').size()", id="s"),
+        new_code_cell("check_counts(counts, TOPIC)", id="c")])
+    ex = exercise_from_solution(sol)
+    assert ex.cells[0].source.splitlines() == [
+        "# Write your code here",
+        "counts = None  # not done yet: replace this line with your answer"]
+    namespace = {"check_counts": lambda *a: a, "TOPIC": "t"}
+    for cell in ex.cells:  # Run All on the unsolved exercise: no NameError
+        exec(cell.source, namespace)
+
+
+def _solution_names_read_later(nb):
+    """(cell number, name, the later cell's source) for each name a solution cell defines."""
+    for index in solution_cells(nb):
+        names = set(curriculum.exercises._names_read_later(nb, index))
+        for later in nb.cells[index + 1:]:
+            if later.cell_type == "code" and not later.source.startswith(curriculum.SOLUTION_MARKER):
+                yield index, names - set(curriculum.exercises._bound_names(later.source)), later
+
+
+@pytest.mark.parametrize("week", [w.name for w in weeks(REPO_NOTEBOOKS)])
+def test_an_unsolved_exercise_reaches_every_checker(week):
+    """Run All on an untouched exercises.ipynb must reach every checker: each name a solution
+    defines is still defined (as None) in the exercise, and later cells only hand it to a
+    ``check_*`` function (which says "not done yet"), never call it first."""
+    import ast
+
+    solutions = read_notebook(REPO_NOTEBOOKS / week / "solutions.ipynb")
+    exercises = exercise_from_solution(solutions)
+    for index, names, later in _solution_names_read_later(solutions):
+        defined = set(curriculum.exercises._bound_names(exercises.cells[index].source))
+        tree = ast.parse(later.source)
+        checker_args = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                        and getattr(node.func, "attr", getattr(node.func, "id", "")).startswith("check_")
+                        for arg in [*node.args, *(k.value for k in node.keywords)]}
+        # `if answered(x):` skips its body while x is None (kafkalab.exercises.answered)
+        checker_args |= {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                         and isinstance(node.test, ast.Call)
+                         and getattr(node.test.func, "id", "") == "answered"
+                         for part in [node.test, *node.body] for n in ast.walk(part)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+                assert node.id in defined, f"{week}: exercise cell {index + 1} leaves {node.id} undefined"
+                assert id(node) in checker_args, (
+                    f"{week}: a cell after solution cell {index + 1} uses {node.id} outside a "
+                    f"check_* call; unsolved, it is None there:\n{later.source}")

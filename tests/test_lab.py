@@ -1,6 +1,7 @@
 """`make lab` runs `kafkalab lab`: it must bring up JupyterLab on the course
 (as root too, as in CI) and stop cleanly."""
 
+import json
 import os
 import signal
 import subprocess
@@ -42,3 +43,19 @@ def test_lab_serves_jupyterlab_on_the_notebooks(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
     assert str(ROOT / "notebooks") in out or "notebooks" in out
+
+
+def test_lab_starts_without_the_jupyter_news_prompt():
+    """The announcements plugin (the "get notified about Jupyter news?" pop-up and the
+    news fetch) is disabled through page config JupyterLab reads at start-up."""
+    from kafkalab.cli import lab_command
+
+    cmd, env = lab_command(8888, no_browser=True)
+    assert "--LabApp.news_url=None" in cmd
+    assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in cmd
+    code = ("import json; from jupyterlab_server.config import get_static_page_config; "
+            "print(json.dumps(get_static_page_config(level='all')))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    disabled = json.loads(out).get("disabledExtensions", {})
+    assert disabled.get("@jupyterlab/apputils-extension:announcements") is True

@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--topic", default=EVENTS_TOPIC)
         p.add_argument("--app-id", default="shop-analytics")
         p.add_argument("--speed", type=float, default=0.0 if name == "generate" else 60.0,
-                       help="minutes of event time per second; 0 = as fast as possible")
+                       help="a multiplier: event time plays SPEED times faster than real time "
+                            "(60 = one minute of events per second); 0 = as fast as possible")
         p.add_argument("--seconds", type=float, default=30.0, help="run at most this long")
         p.add_argument("--idle-timeout", type=float, default=10.0)
         p.add_argument("--serve", action="store_true", help="serve the browser dashboard")

@@ -21,10 +21,19 @@ Run it from the repository root::
 """
 
 from kafkalab.curriculum.build import build, check
-from kafkalab.curriculum.clean import CELL_METADATA_KEPT, RULES, Rule, clean, is_clean
+from kafkalab.curriculum.clean import (
+    CELL_METADATA_KEPT,
+    KERNELSPEC,
+    LANGUAGE_INFO,
+    RULES,
+    Rule,
+    clean,
+    is_clean,
+)
 from kafkalab.curriculum.cli import main
 from kafkalab.curriculum.exercises import (
     EXERCISE_PLACEHOLDER,
+    NOT_DONE_LINE,
     SOLUTION_MARKER,
     exercise_from_solution,
     solution_cells,
@@ -35,6 +44,9 @@ from kafkalab.curriculum.layout import default_root, weeks
 __all__ = [
     "CELL_METADATA_KEPT",
     "EXERCISE_PLACEHOLDER",
+    "KERNELSPEC",
+    "LANGUAGE_INFO",
+    "NOT_DONE_LINE",
     "PLAN",
     "RULES",
     "SOLUTION_MARKER",

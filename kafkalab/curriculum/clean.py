@@ -1,8 +1,9 @@
 """Clean notebooks: what a stored notebook may contain, written down once as rules.
 
-Notebooks are stored clean (no outputs, no execution counts, only the
-``kernelspec`` and ``language_info.name`` metadata, a valid unique id on every
-cell) and serialised exactly as :func:`nbformat.write` does, so running
+Notebooks are stored clean (no outputs, no execution counts, as metadata only
+the ``kernelspec`` and ``language_info`` JupyterLab writes when it opens a notebook
+on the course's kernel, so opening one does not mark it modified, a valid unique
+id on every cell) and serialised exactly as :func:`nbformat.write` does, so running
 ``build`` twice changes nothing and ``check`` can compare bytes.
 
 Each :class:`Rule` in :data:`RULES` says both how to *find* what breaks it and
@@ -11,14 +12,15 @@ how to *fix* that. :func:`is_clean` asks every rule what it finds;
 cannot disagree about what clean means.
 
 >>> [rule.name for rule in RULES]
-['nbformat 4.5', 'notebook metadata', 'language_info', 'cell ids', 'cell metadata',
- 'outputs', 'execution counts']
+['nbformat 4.5', 'notebook metadata', 'kernelspec', 'language_info', 'cell ids',
+ 'cell metadata', 'outputs', 'execution counts']
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import platform
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,11 +28,21 @@ from typing import NamedTuple
 
 import nbformat
 
-__all__ = ["CELL_METADATA_KEPT", "RULES", "Rule", "clean", "is_clean", "read", "serialise"]
+__all__ = ["CELL_METADATA_KEPT", "KERNELSPEC", "LANGUAGE_INFO", "RULES", "Rule", "clean", "is_clean",
+           "read", "serialise"]
 
+#: The kernel every notebook names: what `kafkalab lab` offers (ipykernel's ``python3`` in the
+#: course environment) and JupyterLab writes on open, so opening a notebook changes nothing.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: The ``language_info`` that kernel reports and JupyterLab stores on open, but for
+#: ``version`` (the kernel's Python): a stored version is kept, a missing one is this
+#: Python's, so a rebuild on another Python changes nothing.
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
 #: Cell metadata worth keeping (nbval and JupyterLab read tags); the rest is volatile.
 CELL_METADATA_KEPT = ("tags",)
-#: Notebook metadata worth keeping (``language_info`` only with its ``name``).
+#: Notebook metadata worth keeping: the course kernel's, exactly as JupyterLab writes it on open.
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -84,28 +96,34 @@ def _fix_notebook_metadata(nb: nbformat.NotebookNode) -> None:
         {k: meta[k] for k in NOTEBOOK_METADATA_KEPT if k in meta})
 
 
+def _find_kernelspec(nb: nbformat.NotebookNode) -> Iterator[Problem]:
+    kernelspec = nb.get("metadata", {}).get("kernelspec")
+    if kernelspec is None or dict(kernelspec) != KERNELSPEC:
+        yield 0, (f"kernelspec is {dict(kernelspec or {})}, not the course's {KERNELSPEC} "
+                  "(JupyterLab rewrites it on open, marking the notebook modified)")
+
+
+def _fix_kernelspec(nb: nbformat.NotebookNode) -> None:
+    nb.setdefault("metadata", nbformat.NotebookNode())["kernelspec"] = nbformat.NotebookNode(
+        KERNELSPEC)
+
+
 def _find_language_info(nb: nbformat.NotebookNode) -> Iterator[Problem]:
-    # The language's name says how to highlight; its version and mimetype
-    # change with every kernel that ran the notebook.
-    language_info = nb.get("metadata", {}).get("language_info")
-    if language_info is None:
-        return
-    extra = sorted(k for k in language_info if k != "name")
-    if extra:
-        yield 0, "language_info has keys other than name: " + ", ".join(extra)
-    if not language_info.get("name"):
-        yield 0, "language_info has no name"
+    # JupyterLab stores the kernel's language_info on open and skips the write
+    # (and the "modified" mark) only when the stored value is equal.
+    language_info = nb.get("metadata", {}).get("language_info") or {}
+    shown = {k: v for k, v in language_info.items() if k != "version"}
+    if shown != LANGUAGE_INFO or not language_info.get("version"):
+        yield 0, (f"language_info is not what the course kernel reports: {LANGUAGE_INFO} and a "
+                  "Python version (JupyterLab rewrites it on open)")
 
 
 def _fix_language_info(nb: nbformat.NotebookNode) -> None:
-    meta = nb.get("metadata", {})
-    if "language_info" not in meta:
-        return
-    name = meta["language_info"].get("name")
-    if name:
-        meta["language_info"] = nbformat.NotebookNode(name=name)
-    else:
-        del meta["language_info"]
+    meta = nb.setdefault("metadata", nbformat.NotebookNode())
+    version = (meta.get("language_info") or {}).get("version")
+    meta["language_info"] = nbformat.from_dict(
+        {**LANGUAGE_INFO, "version": version if isinstance(version, str) and version
+         else platform.python_version()})
 
 
 # -- cell ids: valid, unique, and stable from one build to the next -----------
@@ -194,6 +212,7 @@ def _fix_execution_counts(nb: nbformat.NotebookNode) -> None:
 RULES: tuple[Rule, ...] = (
     Rule("nbformat 4.5", _find_minor, _fix_minor),
     Rule("notebook metadata", _find_notebook_metadata, _fix_notebook_metadata),
+    Rule("kernelspec", _find_kernelspec, _fix_kernelspec),
     Rule("language_info", _find_language_info, _fix_language_info),
     Rule("cell ids", _find_ids, _fix_ids),
     Rule("cell metadata", _find_cell_metadata, _fix_cell_metadata),
@@ -243,8 +262,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> tidy = clean(nb)
     >>> tidy.cells[0].outputs, tidy.cells[0].execution_count, dict(tidy.cells[0].metadata)
     ([], None, {'tags': ['demo']})
-    >>> dict(tidy.metadata)
-    {'language_info': {'name': 'python'}}
+    >>> dict(tidy.metadata["kernelspec"]) == KERNELSPEC, tidy.metadata["language_info"]["version"]
+    (True, '3.12.1')
     >>> len(nb.cells[0].outputs)  # the original is untouched
     1
     """
@@ -266,7 +285,9 @@ def is_clean(nb: nbformat.NotebookNode) -> list[str]:
     Examples
     --------
     >>> from nbformat.v4 import new_notebook, new_code_cell
-    >>> nb = new_notebook(cells=[new_code_cell("x = 1", id="x", execution_count=1)])
+    >>> nb = new_notebook(cells=[new_code_cell("x = 1", id="x", execution_count=1)],
+    ...                   metadata={"kernelspec": KERNELSPEC,
+    ...                             "language_info": {**LANGUAGE_INFO, "version": "3.11.7"}})
     >>> is_clean(nb)
     ['cell 1 has an execution count (1)']
     >>> is_clean(clean(nb))

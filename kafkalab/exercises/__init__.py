@@ -7,6 +7,12 @@ class) and returns a :class:`Result` that prints one line per check::
     ✘ key 'CUST-2' is on partitions [0, 1]: records of one key must share a
       partition. Did you pass key= to send()?
 
+An exercise cell not written yet leaves its answer ``None`` (that is how
+``exercises.ipynb`` is derived, so Run All reaches every checker); a checker
+handed ``None`` says so in one line instead of failing inside::
+
+    Exercise 3: not done yet (write your answer in the cell above, then run this cell again)
+
 Learners see the messages. When ``KAFKALAB_STRICT_CHECKS=1`` (set by the test
 suite, which runs the solution notebooks) a failed check also raises
 :class:`ExerciseFailed`, so a wrong solution fails CI.
@@ -26,10 +32,17 @@ False
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["ExerciseFailed", "Result"]
+__all__ = ["NOT_DONE", "ExerciseFailed", "Result", "answered", "guard_checkers"]
+
+#: What a checker says when the exercise cell still holds ``None``.
+NOT_DONE = "not done yet (write your answer in the cell above, then run this cell again)"
 
 
 class ExerciseFailed(AssertionError):
@@ -42,6 +55,8 @@ class Result:
 
     title: str
     lines: list[tuple[bool, str]] = field(default_factory=list)
+    #: True when there was no answer to check yet (see :func:`guard_checkers`).
+    not_done: bool = False
 
     def check(self, condition: bool, ok: str, wrong: str) -> bool:
         """Record one check: ``ok`` is shown if it holds, ``wrong`` (what to fix) if not."""
@@ -57,6 +72,8 @@ class Result:
         return self.passed
 
     def __str__(self) -> str:
+        if self.not_done:
+            return f"{self.title}: {NOT_DONE}"
         n = sum(p for p, _ in self.lines)
         head = f"{self.title}: {n} of {len(self.lines)} checks passed"
         return "\n".join([head] + [f"  {'✔' if p else '✘'} {m}" for p, m in self.lines])
@@ -64,6 +81,8 @@ class Result:
     def _repr_html_(self) -> str:
         import html
 
+        if self.not_done:
+            return f"<div><b>{html.escape(self.title)}</b>: {html.escape(NOT_DONE)}</div>"
         colour = "#1a7f37" if self.passed else "#cf222e"
         rows = "".join(
             f"<li style='color:{'#1a7f37' if p else '#cf222e'}'>{'✔' if p else '✘'} "
@@ -79,3 +98,62 @@ class Result:
         if not self.passed and os.environ.get("KAFKALAB_STRICT_CHECKS") == "1":
             raise ExerciseFailed(str(self))
         return self
+
+
+def _title(fn: Callable[..., Any]) -> str:
+    """``"Exercise 3"`` from a checker's docstring ``"Exercise 3: ..."``, else its name."""
+    doc = (fn.__doc__ or "").strip()
+    return doc.split(":", 1)[0] if doc.startswith("Exercise") and ":" in doc else fn.__name__
+
+
+def guard_checkers(namespace: dict[str, Any]) -> None:
+    """Wrap every public ``check_*`` function of a week's module (call at its end).
+
+    A wrapped checker handed ``None`` (an exercise cell not written yet) returns
+    a one-line "not done yet" :class:`Result` instead of checking.
+
+    >>> def check_answer(answer):
+    ...     "Exercise 9: the answer is 42."
+    ...     return Result("Exercise 9").done()
+    >>> ns = {"check_answer": check_answer, "__all__": ["check_answer"]}
+    >>> guard_checkers(ns)
+    >>> try:
+    ...     print(ns["check_answer"](None))
+    ... except ExerciseFailed as exc:  # strict mode (the test suite) raises instead
+    ...     print(exc)
+    Exercise 9: not done yet (write your answer in the cell above, then run this cell again)
+    """
+    for name in namespace.get("__all__", ()):
+        fn = namespace.get(name)
+        if name.startswith("check_") and inspect.isfunction(fn) and not hasattr(fn, "__wrapped__"):
+            namespace[name] = _guarded(fn)
+
+
+def _guarded(fn: Callable[..., Result]) -> Callable[..., Result]:
+    @functools.wraps(fn)
+    def checker(*args: Any, **kwargs: Any) -> Result:
+        if any(value is None for value in (*args, *kwargs.values())):
+            return Result(_title(fn), not_done=True).done()
+        return fn(*args, **kwargs)
+
+    return checker
+
+
+def answered(*answers: Any) -> bool:
+    """True once every answer is written (not ``None``); else say this cell waits for it.
+
+    For a cell that *uses* an exercise's answer outside a checker::
+
+        if answered(plan):
+            print(plan(100, 1000, 0.3))
+
+    >>> answered(None)
+    skipped: this cell uses an exercise above that is not done yet
+    False
+    >>> answered(len)
+    True
+    """
+    if any(a is None for a in answers):
+        print("skipped: this cell uses an exercise above that is not done yet")
+        return False
+    return True

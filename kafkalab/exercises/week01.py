@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kafkalab.clients.admin import Admin, UnknownTopicError
-from kafkalab.exercises import Result
+from kafkalab.exercises import Result, guard_checkers
 from kafkalab.frames import read_topic
 from kafkalab.quickstart import ordering_report
 
@@ -135,3 +135,7 @@ def check_committed(group: str, topic: str, expected: int) -> Result:
     r.check(not beyond, "no offset points past the end of its partition",
             f"{', '.join(beyond)} committed beyond the last record: commit offsets you have read")
     return r.done()
+
+
+# An exercise cell not written yet leaves its answer None: say "not done yet" in one line.
+guard_checkers(globals())

@@ -327,3 +327,13 @@ def test_the_websocket_refuses_a_page_from_another_origin():
         assert refused.value.code == 1008
         with client.websocket_connect("/ws/metrics", headers={"origin": "http://testserver"}) as ws:
             assert ws.receive_json()["type"] == "snapshot"
+
+
+def test_speed_help_says_it_is_a_multiplier(capsys):
+    from kafkalab.analytics.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "multiplier" in text and "times faster than real time" in text
+    assert "minutes of event time per second" not in text
