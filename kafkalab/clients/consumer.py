@@ -142,11 +142,15 @@ class Consumer:
                 for topic in self.topics:
                     self._raw.partitions_for_topic(topic)
             elif self.topics:
-                # No group: read every partition of the topics, from the start
-                # or from the end, as auto_offset_reset says.
+                # No group: read every partition of the topics, from the start,
+                # or from the end as it is now (not at the first poll: records
+                # written in between are "new" to whoever created this consumer).
                 tps = [tp for t in self.topics for tp in self.admin.partitions(t)]
                 self._raw.assign(tps)
                 self._stable = True
+                if not self.from_beginning:
+                    for tp, end in self._raw.end_offsets(tps).items():
+                        self._raw.seek(tp, end)
         return self._raw
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
