@@ -26,6 +26,7 @@ __all__ = ["Consumer"]
 
 log = logging.getLogger(__name__)
 
+
 class _Listener(ConsumerRebalanceListener):
     def __init__(self, owner: "Consumer") -> None:
         self.owner = owner
