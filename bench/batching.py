@@ -10,7 +10,7 @@ no compression).
     python bench/batching.py            # 20,000 orders per setting
     python bench/batching.py --n 2000   # quicker
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/batching.jsonl.
 """
 

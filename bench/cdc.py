@@ -14,7 +14,7 @@ Apply: :class:`LakeApplier` (consume, parse, dedupe, one Parquet file per
 table per batch) against a bare KafkaConsumer that only decodes the same
 records; and :meth:`Lake.apply` on events already in memory, without Kafka.
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/cdc.jsonl.
 """
 

@@ -5,7 +5,7 @@ kafka-python.
     python bench/clients.py            # 20,000 messages
     python bench/clients.py --n 2000   # quicker
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/clients.jsonl.
 """
 

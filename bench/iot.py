@@ -15,7 +15,7 @@ commit per batch; the group join is done before timing) against bare
 kafka-python that only reads and decodes the same records.
 
 The records are the simulator's, faults included (about 1 % malformed, 1 %
-duplicated). The broker is the embedded one unless KAFKA_BROKERS is set.
+duplicated). The broker is a local Apache Kafka one unless KAFKA_BROKERS is set.
 Results are appended to bench/results/iot.jsonl.
 """
 

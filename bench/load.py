@@ -16,7 +16,7 @@ a small matrix: producer defaults, linger 20 ms + 64 KiB batches + lz4, and
 3 consumers instead of 1 on 3 partitions. Latency p99 and the producer's
 batching are recorded with each row.
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/load.jsonl.
 """
 

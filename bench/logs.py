@@ -14,7 +14,7 @@ batch; the group join is done before timing) against a bare KafkaConsumer
 that only decodes the same records. Also: the same aggregation on records
 already in memory, without Kafka.
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/logs.jsonl.
 """
 

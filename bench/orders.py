@@ -16,7 +16,7 @@ OrderCompleted), so compare its latency with eight round trips.
     python bench/orders.py            # 300 orders
     python bench/orders.py --n 50     # quicker
 
-The broker is the embedded one unless KAFKA_BROKERS is set. Results are
+The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/orders.jsonl.
 """
 
@@ -141,8 +141,9 @@ def separate_processes(n: int) -> dict:
         drive("orders: separate processes", config, 1)  # waits until every service has joined
         return drive("orders: separate processes", config, n)
     finally:
-        for p in procs:  # one after another: the embedded broker dislikes mass leaves
+        for p in procs:  # all told at once; each leaves its group as it stops
             p.send_signal(signal.SIGTERM)
+        for p in procs:
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:

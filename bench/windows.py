@@ -127,7 +127,7 @@ def end_to_end(orders: list[dict]) -> list[dict]:
          "seconds": round(t_raw.seconds, 4), "per_s": n / t_raw.seconds},
         {"name": "from topic: kafkalab Processor", "group": "e2e", "n": n,
          "seconds": round(t_ours.seconds, 4), "per_s": n / t_ours.seconds,
-         "note": "includes the group join (about 1 s on the embedded broker) and checkpoints"},
+         "note": "includes the group join and checkpoints"},
     ]
 
 

@@ -1,8 +1,8 @@
 """kafkalab: a hands-on Apache Kafka course for Python people.
 
 The package holds everything the notebooks lean on: settings from the
-environment (:mod:`kafkalab.settings`), the embedded broker
-(:mod:`kafkalab.broker`), clients with the broker's quirks handled
+environment (:mod:`kafkalab.settings`), a local Apache Kafka broker
+(:mod:`kafkalab.broker`), thin clients over kafka-python
 (:mod:`kafkalab.clients`), self-checking exercises (:mod:`kafkalab.exercises`)
 and test helpers (:mod:`kafkalab.testing`).
 """

@@ -76,7 +76,7 @@ def read_topic(topic: str, *, max_messages: int | None = None, timeout: float = 
     """
     settings = settings or get_settings()
     with Admin(settings) as admin:
-        # The high watermark, right on every broker (see Admin.end_offsets).
+        # The high watermark (Admin.end_offsets: ListOffsets "latest").
         ends = {tp: end for tp, end in admin.end_offsets(topic).items() if end > 0}
     messages: list[Message] = []
     done_at: dict = {}

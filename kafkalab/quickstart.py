@@ -1,7 +1,7 @@
 """Week 1 outside Jupyter: create a topic, send keyed orders, read them back in a group.
 
 ``python -m kafkalab.quickstart --n 200`` runs the same steps as the week-1
-notebooks against the broker in ``KAFKA_BROKERS`` (or the embedded one) and
+notebooks against the broker in ``KAFKA_BROKERS`` (or a local one) and
 prints what a learner should check: records per partition, that every
 customer's orders sit on one partition in order, and the group's committed
 offsets.

@@ -1,4 +1,4 @@
-"""Fixtures for integration tests against the embedded broker (see ../conftest.py)."""
+"""Fixtures for integration tests against a real Apache Kafka broker (see ../conftest.py)."""
 
 from __future__ import annotations
 

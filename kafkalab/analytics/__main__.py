@@ -1,7 +1,7 @@
 """Week 6 as plain Python: ``python -m kafkalab.analytics <command>``.
 
-Commands (all bounded; the broker comes from ``KAFKA_BROKERS``, or the
-embedded one is started):
+Commands (all bounded; the broker comes from ``KAFKA_BROKERS``, or a local
+one is started):
 
 * ``generate``  write seeded shop events to a topic (``--minutes``, ``--speed``);
 * ``run``       compute the metrics, detect anomalies, publish alerts, and with

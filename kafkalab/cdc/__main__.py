@@ -12,7 +12,7 @@ Commands::
 makes seeded random changes for ``--seconds`` while capturing them to the
 topic, applies them to a Parquet lake and a cache, and checks that the lake
 equals the database (exit status 1 if not). The broker is read from
-``KAFKA_BROKERS`` (the embedded one when unset).
+``KAFKA_BROKERS`` (a local broker when unset).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ __all__ = ["Consumer"]
 
 log = logging.getLogger(__name__)
 
+
 class _Listener(ConsumerRebalanceListener):
     def __init__(self, owner: "Consumer") -> None:
         self.owner = owner
@@ -142,11 +143,17 @@ class Consumer:
                 for topic in self.topics:
                     self._raw.partitions_for_topic(topic)
             elif self.topics:
-                # No group: read every partition of the topics, from the start
-                # or from the end, as auto_offset_reset says.
+                # No group: read every partition of the topics, from the start,
+                # or from the end as it is now. Both are looked up (ListOffsets)
+                # here, not at the first poll: records written in between are
+                # "new" to whoever created this consumer.
                 tps = [tp for t in self.topics for tp in self.admin.partitions(t)]
                 self._raw.assign(tps)
                 self._stable = True
+                where = (self._raw.beginning_offsets(tps) if self.from_beginning
+                         else self._raw.end_offsets(tps))
+                for tp, offset in where.items():
+                    self._raw.seek(tp, offset)
         return self._raw
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -214,9 +221,9 @@ class Consumer:
         """Iterate over records, bounded by a count, a total time or an idle time.
 
         ``timeout`` and ``idle_timeout`` are in seconds. The idle time counts
-        from the last record, or from when the group gave this consumer its
-        partitions (a join is not idleness). With no bound at all this runs
-        until interrupted; notebooks always pass one.
+        from the last record, or from when this consumer had connected and (in
+        a group) got its partitions: connecting and joining are not idleness.
+        With no bound at all this runs until interrupted; notebooks always pass one.
         """
         start = last = time.monotonic()
         seen = 0
@@ -224,16 +231,17 @@ class Consumer:
             now = time.monotonic()
             if timeout is not None and now - start >= timeout:
                 return
-            if not self._stable:
-                last = now  # joining the group is not idleness: the clock starts once we have partitions
             if idle_timeout is not None and now - last >= idle_timeout:
                 return
             wait = 0.5 if timeout is None else max(0.0, min(0.5, timeout - (now - start)))
             limit = None if max_messages is None else max_messages - seen
+            ready = self._raw is not None and self._stable
             for msg in self.poll(wait, max_records=limit):
                 seen += 1
                 last = time.monotonic()
                 yield msg
+            if not ready:
+                last = time.monotonic()  # that poll connected or joined: the clock starts now
 
     def __iter__(self) -> Iterator[Message]:
         return self.messages()

@@ -11,7 +11,7 @@ Commands::
 pipeline over it and prints what was stored, dead-lettered, alerted and
 predicted. ``evaluate`` needs no broker: it scores the anomaly detectors and
 the maintenance model on the labelled simulation. The broker is read from
-``KAFKA_BROKERS`` (the embedded one when unset).
+``KAFKA_BROKERS`` (a local broker when unset).
 """
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ class IoTPipeline:
         return self._consumer
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Join the group (about 1 s on the embedded broker)."""
+        """Join the group and get partitions (seconds: the coordinator runs a rebalance)."""
         self._connect().wait_for_assignment(timeout)
 
     def batches(self, *, max_events: int | None = None, seconds: float | None = None,

@@ -9,7 +9,7 @@ Commands::
 
 ``demo`` joins a fresh consumer group, publishes seeded simulated traffic,
 aggregates it, prints the alerts (once each) and a table of error rates.
-The broker is read from ``KAFKA_BROKERS`` (the embedded one when unset).
+The broker is read from ``KAFKA_BROKERS`` (a local broker when unset).
 """
 
 from __future__ import annotations

@@ -128,12 +128,11 @@ class KafkaLogHandler(logging.Handler):
 
     Notes
     -----
-    The producer compresses with lz4 (when installed), is not idempotent and
-    waits only for the leader (``acks=1``):
-    log lines favour availability, and kafka-python's idempotent producer
-    cannot continue after the embedded broker restarts. After a failure the
-    producer is closed and a new one is made for the retry, which also
-    re-resolves the cluster. Records of a batch that failed are sent again, so
+    The producer compresses with lz4 (when installed) and waits only for the
+    leader (``acks=1``): log lines favour availability over durability (and an
+    idempotent producer needs ``acks="all"``, so it is not idempotent). After
+    a failure the producer is closed and a new one is made for the retry,
+    which also looks the cluster up again. Records of a batch that failed are sent again, so
     a record may arrive twice after an outage, never silently not at all.
     """
 

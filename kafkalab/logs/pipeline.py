@@ -224,7 +224,7 @@ class LogAggregator:
         return self._loop
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Join the group and get partitions (about 1 s on the embedded broker).
+        """Join the group and get partitions (seconds: the group coordinator runs a rebalance).
 
         Call this before producing when the aggregator reads only new records.
         """

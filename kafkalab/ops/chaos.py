@@ -460,6 +460,9 @@ def _broker_restart(records: int, topic: str, state_dir: str) -> ChaosReport:
                 broker.restart()
                 # The send waits (and retries) until the partition has its leader again.
                 producer.send_and_wait(topic, {"i": records, "phase": "after"}, timeout=60)
+                # kafka-python's admin client does not wait to reconnect (a call
+                # fails with NodeNotReadyError): the next call opens a new one.
+                admin.close()
                 survived = topic in admin.topics()
                 committed_after = admin.group_offsets(group)
                 with Consumer(topic, group_id=group) as consumer:

@@ -118,7 +118,7 @@ class LagMonitor:
         Samples kept per partition.
 
     Each :meth:`sample` makes two round trips to the broker (committed offsets,
-    and one small fetch per partition for the high watermark), so sample every
+    and ListOffsets for the high watermarks), so sample every
     second or so, not in a tight loop.
     """
 

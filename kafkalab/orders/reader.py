@@ -2,7 +2,7 @@
 
 "Read until nothing arrives for a second" is a guess that fails on a slow or
 busy machine. This reads up to the high watermark measured at the start
-(:meth:`kafkalab.clients.Admin.end_offsets`, right on every broker) and stops
+(:meth:`kafkalab.clients.Admin.end_offsets`) and stops
 when the consumer's position has reached it on every partition, so it returns
 exactly what the topic held when the call began, however long the fetches take
 (bounded by ``timeout``).

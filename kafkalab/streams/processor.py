@@ -63,7 +63,7 @@ class Processor:
         Names the consumer group and the internal topics
         (``<id>-changelog``, ``<id>-repartition``, ``<id>-late``).
     settings
-        Where the brokers are (``KAFKA_BROKERS``, or the embedded broker).
+        Where the brokers are (``KAFKA_BROKERS``, or a local broker).
     on_record
         Called after each record (tests use it to kill the process mid-window).
     batch_size

@@ -1,4 +1,4 @@
-"""ShopAnalytics against the embedded broker: metrics, detectors, alerts on a topic."""
+"""ShopAnalytics against a real Apache Kafka broker: metrics, detectors, alerts on a topic."""
 
 from __future__ import annotations
 

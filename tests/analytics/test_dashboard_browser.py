@@ -1,8 +1,8 @@
 """A real headless Chromium opens the dashboard and shows the numbers of the stream.
 
 The page is served by :class:`~kafkalab.analytics.DashboardServer`, fed by
-:class:`~kafkalab.analytics.ShopAnalytics` reading events from the embedded
-broker. Chromium is driven over the DevTools protocol with the ``websockets``
+:class:`~kafkalab.analytics.ShopAnalytics` reading events from a real Apache
+Kafka broker. Chromium is driven over the DevTools protocol with the ``websockets``
 package (no Selenium or Playwright), with every outside host unresolvable, so
 the page must work offline (Plotly is served locally).
 

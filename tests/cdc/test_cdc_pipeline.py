@@ -1,4 +1,4 @@
-"""SQLite capture -> db-changes -> lake and cache, against the embedded broker."""
+"""SQLite capture -> db-changes -> lake and cache, against a real Apache Kafka broker."""
 
 from __future__ import annotations
 

@@ -71,6 +71,16 @@ def test_from_beginning_false_reads_only_new_records(producer, new_topic):
     assert got == [{"new": 1}]
 
 
+def test_without_a_group_from_the_end_means_the_end_when_it_connected(producer, new_topic):
+    topic = new_topic(partitions=2)
+    producer.send_and_wait(topic, {"old": 1})
+    with Consumer(topic, group_id=False, from_beginning=False) as c:
+        _ = c.raw  # connected: "the end" is here, not at the first poll
+        producer.send_and_wait(topic, {"new": 1})
+        got = [m.value for m in c.messages(idle_timeout=1.5, timeout=20)]
+    assert got == [{"new": 1}]
+
+
 def test_group_commits_and_a_new_member_resumes_after_them(producer, new_topic, admin):
     topic = new_topic(partitions=3)
     group = unique("resume")

@@ -1,4 +1,4 @@
-"""The IoT pipeline on the embedded broker, a crash mid-batch, and the week's twin.
+"""The IoT pipeline on a real Apache Kafka broker, a crash mid-batch, and the week's twin.
 
 Faults are injected on purpose: the seeded fleet sends records that are not
 JSON, lack fields, have wrong types, unknown units, impossible values and

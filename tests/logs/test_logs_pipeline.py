@@ -1,4 +1,4 @@
-"""The LogAggregator end to end on the embedded broker, and the week's CLI.
+"""The LogAggregator end to end on a real Apache Kafka broker, and the week's CLI.
 
 Bad input is injected on purpose: a record that is not JSON and one that lacks
 required fields must reach the dead-letter topic with the reason, while the

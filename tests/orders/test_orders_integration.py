@@ -1,4 +1,4 @@
-"""The order system against the real embedded broker: the API, faults, restarts, poison."""
+"""The order system against a real Apache Kafka broker: the API, faults, restarts, poison."""
 
 from __future__ import annotations
 

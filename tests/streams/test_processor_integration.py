@@ -1,4 +1,4 @@
-"""The processor against the real embedded broker: restart, scaling, repartition, faults.
+"""The processor against a real Apache Kafka broker: restart, scaling, repartition, faults.
 
 Each test uses its own topics and group (a uuid suffix): the broker is shared
 by the whole run. The reference result is the same pipeline run in memory
