@@ -201,8 +201,11 @@ class Consumer:
         """Records available now, waiting up to ``timeout`` seconds for the first one.
 
         Records that fail to decode are returned too, with ``error`` set, so
-        nothing is dropped silently (:func:`kafkalab.clients.run` sends them to
-        the dead-letter topic).
+        nothing is dropped silently (:class:`kafkalab.clients.ConsumerLoop` sends
+        them to the dead-letter topic).
+
+        This is the raw call, one poll; :class:`~kafkalab.clients.ConsumerLoop`
+        runs it in a bounded loop.
         """
         if self._buffer:
             n = len(self._buffer) if max_records is None else min(max_records, len(self._buffer))
@@ -214,26 +217,19 @@ class Consumer:
         """Iterate over records, bounded by a count, a total time or an idle time.
 
         ``timeout`` and ``idle_timeout`` are in seconds. The idle time counts
-        from the last record, or from when the group gave this consumer its
-        partitions (a join is not idleness). With no bound at all this runs
-        until interrupted; notebooks always pass one.
+        from the last batch, or from when the group gave this consumer its
+        partitions (a join is not idleness). Nothing is committed: that is up
+        to you. With no bound at all this runs until interrupted; notebooks
+        always pass one.
         """
-        start = last = time.monotonic()
-        seen = 0
-        while max_messages is None or seen < max_messages:
-            now = time.monotonic()
-            if timeout is not None and now - start >= timeout:
-                return
-            if not self._stable:
-                last = now  # joining the group is not idleness: the clock starts once we have partitions
-            if idle_timeout is not None and now - last >= idle_timeout:
-                return
-            wait = 0.5 if timeout is None else max(0.0, min(0.5, timeout - (now - start)))
-            limit = None if max_messages is None else max_messages - seen
-            for msg in self.poll(wait, max_records=limit):
-                seen += 1
-                last = time.monotonic()
-                yield msg
+        # The one loop every pipeline runs (kafkalab.clients.loop), as a reader:
+        # no handler, no commit. Imported here because the loop builds on this class.
+        from kafkalab.clients.loop import ConsumerLoop
+
+        reader = ConsumerLoop(self, commit=False, name=f"{self.group_id or 'reader'}-messages")
+        for batch in reader.batches(max_messages=max_messages, timeout=timeout,
+                                    idle_timeout=idle_timeout):
+            yield from batch
 
     def __iter__(self) -> Iterator[Message]:
         return self.messages()
