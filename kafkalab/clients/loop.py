@@ -67,6 +67,7 @@ class LoopStats:
     dead_lettered: int = 0    # sent to the dead-letter topic, with the reason
     retries: int = 0          # transient failures retried
     batches: int = 0          # batches handled
+    committed: int = 0        # records whose offsets are committed: not read again by the group
     refused_commits: int = 0  # commits refused during a rebalance
     redelivered: int = 0      # records of those batches: delivered again to the next owner
     handler_seconds: float = 0.0
@@ -283,6 +284,8 @@ class ConsumerLoop:
         # dead-lettered: a crash before this line re-delivers the batch.
         try:
             self.consumer.commit(batch.polled)
+            if self.consumer.group_id is not None:
+                self.stats.committed += len(batch.polled)
         except REFUSED as exc:
             # The group rebalanced while we worked: these partitions may belong
             # to another member now, which reads the batch again from the last
