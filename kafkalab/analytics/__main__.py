@@ -61,7 +61,7 @@ def run_analytics(args: argparse.Namespace) -> None:
         finally:
             if server:
                 server.stop()
-        print(f"processed {stats.records} records into {len(analytics.table)} windows; "
+        print(f"processed {stats.seen} records into {len(analytics.table)} windows; "
               f"{stats.late} late, {stats.dead_lettered} dead-lettered")
         for alert in analytics.alerts:
             print("ALERT", alert)
