@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer
@@ -191,6 +191,9 @@ class Consumer:
         return first
 
     def _fetch(self, timeout: float, max_records: int | None) -> list[Message]:
+        # The one call of kafka-python's poll in kafkalab. Every loop goes
+        # through Consumer.poll: ConsumerLoop (every pipeline), read_to_end
+        # (snapshot reads), wait_for_assignment.
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         out: list[Message] = []
         for records in batches.values():
@@ -230,6 +233,30 @@ class Consumer:
         for batch in reader.batches(max_messages=max_messages, timeout=timeout,
                                     idle_timeout=idle_timeout):
             yield from batch
+
+    def read_to_end(self, ends: Mapping[TopicPartition, int], *, timeout: float,
+                    max_messages: int | None = None) -> tuple[list[Message], bool]:
+        """The records before ``ends[tp]`` on each of those partitions, read from
+        where this consumer is; and whether every partition got there.
+
+        A snapshot read (a DataFrame of a topic, a read model rebuilt, the
+        last checkpoint): no group, no commit, bounded by ``timeout`` seconds
+        and ``max_messages``. Done is judged by positions, not by records:
+        transaction markers take offsets too, and a ``read_committed``
+        consumer skips aborted records, so counting records could wait forever.
+        """
+        deadline = time.monotonic() + timeout
+        out: list[Message] = []
+        while True:
+            if all(self.raw.position(tp) >= end for tp, end in ends.items() if end > 0):
+                return out, True
+            if max_messages is not None and len(out) >= max_messages:
+                return out, False
+            if time.monotonic() > deadline:
+                return out, False
+            limit = None if max_messages is None else max_messages - len(out)
+            out.extend(m for m in self.poll(0.2, max_records=limit)
+                       if m.tp in ends and m.offset < ends[m.tp])
 
     def __iter__(self) -> Iterator[Message]:
         return self.messages()
