@@ -116,10 +116,11 @@ class ChangeConsumer:
 
     def ready(self, timeout: float = 30.0) -> "ChangeConsumer":
         """Connect now (and join the group), so a bounded run times only the work."""
-        c = self.consumer
-        _ = c.raw
-        if self.group_id:
-            c.wait_for_assignment(timeout)
+        # Also without a group: the position of a consumer that reads only new
+        # records (from_beginning=False) is the end *when it is looked up*,
+        # which kafka-python does lazily. Looking it up now means every change
+        # published from here on is read.
+        self.consumer.wait_for_assignment(timeout)
         return self
 
     def process(self, messages: Sequence[Any]) -> int:
