@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
-from kafkalab.clients import (DEAD_LETTER_TOPIC, Batch, Bounds, Consumer, ConsumerLoop,
+from kafkalab.clients import (DEAD_LETTER_TOPIC, Admin, Batch, Bounds, Consumer, ConsumerLoop,
                               DeadLetterQueue, LoopStats, Message, Producer)
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
@@ -270,15 +270,9 @@ class IoTPipeline:
 
     def _connect(self) -> ConsumerLoop:
         if self._loop is None:
-            from kafkalab.clients import Admin
-
-            # Create topics up front: the consumer refuses a topic that does not
-            # exist, and a real cluster may not auto-create the outputs.
             with Admin(self.settings) as admin:
-                for name in (self.topic, self.alerts_topic, self.predictions_topic,
-                             self.dead_letter_topic):
-                    if name:
-                        admin.ensure_topic(name, partitions=3)
+                admin.ensure_topics(self.topic, self.alerts_topic, self.predictions_topic,
+                                    self.dead_letter_topic)
             self._producer = Producer(self.settings)
             if self.alerts_topic:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)

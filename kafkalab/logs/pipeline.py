@@ -209,13 +209,9 @@ class LogAggregator:
         if self._loop is None:
             from kafkalab.clients import Admin
 
-            # Create the topics up front: a real cluster may not auto-create
-            # them, and the consumer refuses a topic that does not exist.
             with Admin(self.settings) as admin:
-                for name in (self.topic, self.summaries_topic, self.alerts_topic,
-                             self.dead_letter_topic):
-                    if name:
-                        admin.ensure_topic(name, partitions=3)
+                admin.ensure_topics(self.topic, self.summaries_topic, self.alerts_topic,
+                                    self.dead_letter_topic)
             self._producer = Producer(self.settings)
             if self.alerts_topic:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
