@@ -133,7 +133,12 @@ class Batch(Sequence[Message]):
         the record. Anything else (``KeyboardInterrupt``, a simulated crash)
         stops the loop uncommitted.
         """
-        return [r for msg in self.messages for ok, r in [self._one(fn, msg, stage)] if ok]
+        results = []
+        for msg in self.messages:
+            ok, result = self._one(fn, msg, stage)
+            if ok:
+                results.append(result)
+        return results
 
     def _one(self, fn: Handler, msg: Message, stage: str) -> tuple[bool, Any]:
         loop, attempts = self.loop, 0
@@ -190,7 +195,8 @@ class ConsumerLoop:
     max_records
         At most this many records per batch.
     commit
-        ``False`` to never commit (a reader; :meth:`Consumer.messages`).
+        ``False`` to never commit, nor call ``before_commit`` (a reader:
+        :meth:`Consumer.messages`).
     stats
         The :class:`LoopStats` to fill (a pipeline passes its subclass).
     metrics, name
