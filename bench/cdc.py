@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace, n: int, work: Path) -> int:
             producer.send(cap_topic, {"warm": True}, key="warm").get(10)  # connect first
             cap = cdc.SQLiteCapture(db, cdc.SHOP_TABLES, topic=cap_topic, producer=producer)
             with Timer() as t:
-                stats = cap.run(max_events=n, seconds=600)
+                stats = cap.run(max_messages=n, timeout=600)
             cap.close()
         assert stats.published == n, stats
         pub.append(row("capture: SQLiteCapture", t.seconds))

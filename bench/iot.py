@@ -121,7 +121,7 @@ def pipeline_from_topic(topic: str, n: int) -> float:
                      predictions_topic=names[1], dead_letter_topic=names[2]) as pipe:
         pipe.wait_ready()  # the ~1 s group join is not what we measure
         with Timer() as t:
-            stats = pipe.run(max_events=n, seconds=600)
+            stats = pipe.run(max_messages=n, timeout=600)
         assert stats.seen == n, stats
     with Admin() as admin:
         for name in names:

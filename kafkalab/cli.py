@@ -269,8 +269,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
     with Consumer(args.topic, group_id=group, from_beginning=not args.new,
                   value_format="raw") as consumer:
         count = 0
-        for msg in consumer.messages(max_messages=args.count, timeout=args.timeout,
-                                     idle_timeout=args.idle):
+        for msg in consumer.messages(max_messages=args.max_messages, timeout=args.timeout,
+                                     idle_timeout=args.idle_timeout):
             count += 1
             text = msg.raw_value.decode("utf-8", "replace") if msg.raw_value is not None else "null"
             print(f"# {msg.topic}[{msg.partition}]@{msg.offset} key={msg.key!r} ts={msg.timestamp_ms}")
@@ -398,9 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic")
     p.add_argument("-g", "--group", help="consume in this group and commit (default: no group)")
     p.add_argument("--new", action="store_true", help="only records that arrive from now on")
-    p.add_argument("-n", "--count", type=_positive, default=None, help="stop after N records")
+    p.add_argument("-n", "--max-messages", type=_positive, default=None, help="stop after N records")
     p.add_argument("--timeout", type=_seconds, default=None, help="stop after S seconds")
-    p.add_argument("--idle", type=_seconds, default=None, help="stop after S seconds without records")
+    p.add_argument("--idle-timeout", type=_seconds, default=None,
+                   help="stop after S seconds without records")
     p.add_argument("--no-pretty", dest="pretty", action="store_false")
     p.set_defaults(func=cmd_consume)
 

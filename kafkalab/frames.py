@@ -16,7 +16,6 @@ np.int64(25)
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 
 import pandas as pd
@@ -78,23 +77,12 @@ def read_topic(topic: str, *, max_messages: int | None = None, timeout: float = 
     with Admin(settings) as admin:
         # The high watermark (Admin.end_offsets: ListOffsets "latest").
         ends = {tp: end for tp, end in admin.end_offsets(topic).items() if end > 0}
-    messages: list[Message] = []
-    done_at: dict = {}
     consumer = Consumer(topic, group_id=False, settings=settings, value_format=value_format)
     try:
-        deadline = time.monotonic() + timeout
-        while len(done_at) < len(ends) and time.monotonic() < deadline:
-            if max_messages is not None and len(messages) >= max_messages:
-                break
-            limit = None if max_messages is None else max_messages - len(messages)
-            for m in consumer.poll(0.2, max_records=limit):
-                if m.tp in ends and m.offset < ends[m.tp]:
-                    messages.append(m)
-                    if m.offset + 1 >= ends[m.tp]:
-                        done_at[m.tp] = m.offset
+        messages, done = consumer.read_to_end(ends, timeout=timeout, max_messages=max_messages)
     finally:
         consumer.close()
-    if len(done_at) < len(ends) and (max_messages is None or len(messages) < max_messages):
+    if not done and (max_messages is None or len(messages) < max_messages):
         log.warning("read_topic(%r): stopped after %.0f s with %d records; some partitions "
                     "were not read to their end", topic, timeout, len(messages))
     frame = to_frame(messages)

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka.structs import TopicPartition
 
 from kafkalab.clients.consumer import Consumer
+from kafkalab.clients.loop import Batch, ConsumerLoop
 from kafkalab.clients.message import Message
 from kafkalab.settings import Settings, get_settings
 
@@ -59,6 +60,7 @@ class Member:
     error: str | None = None
     thread: threading.Thread | None = field(default=None, repr=False)
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    loop: ConsumerLoop | None = field(default=None, repr=False)
 
 
 def settled(assignments: dict[str, tuple[int, ...]], num_partitions: int) -> bool:
@@ -154,32 +156,33 @@ class Group:
         # consumers are not thread-safe.
         consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                             from_beginning=self.from_beginning)
+
+        def work(batch: Batch) -> None:
+            for msg in batch:
+                if self.handler is not None:
+                    self.handler(msg)
+                if self.record_delay:
+                    time.sleep(self.record_delay)
+            with self._lock:
+                member.processed += len(batch)
+
+        def assigned(partitions: set[TopicPartition]) -> None:
+            member.rebalances = consumer.rebalances
+            self._record(member, tuple(sorted(tp.partition for tp in partitions)))
+
+        # The loop commits after each batch: whoever owns the partition next
+        # starts right after the last record we finished. A commit refused
+        # during a rebalance is counted, and the next owner reads the batch
+        # again: at-least-once, in plain sight (``Member.uncommitted``).
+        loop = ConsumerLoop(consumer, batch_handler=work, on_assign=assigned,
+                            max_records=self.max_records, poll_timeout=0.1,
+                            name=f"{self.group_id}-{member.name}")
+        member.loop = loop
+        if member.stop.is_set():  # removed before the loop existed
+            loop.stop()
         try:
-            while not member.stop.is_set():
-                batch = consumer.poll(0.1, max_records=self.max_records)
-                member.rebalances = consumer.rebalances
-                self._record(member, tuple(sorted(tp.partition for tp in consumer.assignment())))
-                for msg in batch:
-                    if self.handler is not None:
-                        self.handler(msg)
-                    if self.record_delay:
-                        time.sleep(self.record_delay)
-                if batch:
-                    with self._lock:
-                        member.processed += len(batch)
-                    try:
-                        # Commit after the work: whoever owns the partition
-                        # next starts right after the last record we finished.
-                        consumer.commit(batch)
-                    except (CommitFailedError, RebalanceInProgressError) as exc:
-                        # The group rebalanced while we worked on this batch, so
-                        # the commit is refused and the next owner will read
-                        # these records again: at-least-once, in plain sight.
-                        with self._lock:
-                            member.uncommitted += len(batch)
-                        log.warning("%s: commit refused during a rebalance (%s); %d records "
-                                    "will be delivered again", member.name,
-                                    type(exc).__name__, len(batch))
+            for _batch in loop.batches():  # until remove() stops it
+                member.uncommitted = loop.stats.redelivered
         except Exception as exc:  # reported, not swallowed: see Member.error
             member.error = f"{type(exc).__name__}: {exc}"
             log.exception("member %s of group %s failed", member.name, self.group_id)
@@ -192,6 +195,8 @@ class Group:
         """Stop a member: it finishes its batch, commits, leaves the group."""
         member = self.members[name]
         member.stop.set()
+        if member.loop is not None:
+            member.loop.stop()
         if member.thread is not None:
             member.thread.join(timeout)
             if member.thread.is_alive():

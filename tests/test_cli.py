@@ -31,7 +31,7 @@ def test_topics_produce_consume_describe_round_trip():
     assert topic in kafkalab("topics", "list").stdout.split()
     sent = kafkalab("produce", topic, "-K", ":", stdin='a:{"n": 1}\nb:{"n": 2}\na:{"n": 3}\n')
     assert sent.returncode == 0 and "sent 3 record(s)" in sent.stderr
-    out = kafkalab("consume", topic, "-g", group, "--idle", "1.5", "--timeout", "30", "--no-pretty")
+    out = kafkalab("consume", topic, "-g", group, "--idle-timeout", "1.5", "--timeout", "30", "--no-pretty")
     values = [json.loads(line) for line in out.stdout.splitlines() if not line.startswith("#")]
     assert sorted(v["n"] for v in values) == [1, 2, 3]
     desc = kafkalab("topics", "describe", topic, "-g", group)
@@ -47,7 +47,7 @@ def test_produce_checks_every_line_before_sending_any():
     out = kafkalab("produce", topic, stdin='{"ok": 1}\n{"broken": \n{"never": 1}\n')
     assert out.returncode == 2
     assert "line 2: not valid JSON" in out.stderr and "nothing was sent" in out.stderr
-    got = kafkalab("consume", topic, "--idle", "1.5", "--no-pretty").stdout
+    got = kafkalab("consume", topic, "--idle-timeout", "1.5", "--no-pretty").stdout
     assert [line for line in got.splitlines() if not line.startswith("#")] == []
 
 
@@ -55,7 +55,7 @@ def test_errors_are_one_clear_line_not_a_traceback():
     out = kafkalab("topics", "list", env={"KAFKA_BROKERS": "not-a-broker"})
     assert out.returncode == 2
     assert out.stderr.startswith("kafkalab: KAFKA_BROKERS: expected") and "Traceback" not in out.stderr
-    missing = kafkalab("consume", unique("nope"), "--idle", "1")
+    missing = kafkalab("consume", unique("nope"), "--idle-timeout", "1")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
@@ -102,7 +102,7 @@ def test_produce_with_a_missing_file_says_so():
 @pytest.mark.parametrize("name", ["", "my topic", ".", "..", "a/b", "x" * 300, "caf\u00e9"])
 def test_illegal_topic_names_are_refused_before_the_broker_is_asked(name):
     for args in (["topics", "create", name], ["topics", "describe", name],
-                 ["produce", name], ["consume", name, "--idle", "1"]):
+                 ["produce", name], ["consume", name, "--idle-timeout", "1"]):
         out = kafkalab(*args, stdin="{}\n", env={"KAFKA_BROKERS": "127.0.0.1:9"})  # no broker there
         assert out.returncode == 2, (args, out.stderr)
         assert out.stderr.startswith("kafkalab: topic name") and "Traceback" not in out.stderr
@@ -131,7 +131,7 @@ def test_replication_factor_above_the_broker_count_is_refused():
 
 
 def test_consume_refuses_bad_bounds():
-    for args in (["-n", "0"], ["--timeout", "nan"], ["--idle", "-1"], ["--timeout", "inf"]):
+    for args in (["-n", "0"], ["--timeout", "nan"], ["--idle-timeout", "-1"], ["--timeout", "inf"]):
         out = kafkalab("consume", "t", *args)
         assert out.returncode == 2 and "Traceback" not in out.stderr, args
 

@@ -24,7 +24,7 @@ SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
 tokens = st.one_of(
     st.text(max_size=12), st.sampled_from(["0", "-1", "3", "1e400", "nan", "inf", "-p", "-r",
                                            "--config", "retention.ms=banana", "x=1", "=",
-                                           "--idle", "--timeout", "-n", "-K", ":", "-f", "..",
+                                           "--idle-timeout", "--timeout", "-n", "-K", ":", "-f", "..",
                                            ".", "a/b", "t" * 300, "\x00"]))
 commands = st.sampled_from([["topics", "create"], ["topics", "describe"], ["topics", "delete"],
                             ["produce"], ["consume"], ["broker", "up"], ["broker", "stop-node"]])

@@ -5,7 +5,7 @@ one is started):
 
 * ``generate``  write seeded shop events to a topic (``--minutes``, ``--speed``);
 * ``run``       compute the metrics, detect anomalies, publish alerts, and with
-  ``--serve`` show the browser dashboard (``--seconds``, ``--idle-timeout``);
+  ``--serve`` show the browser dashboard (``--timeout``, ``--idle-timeout``);
 * ``evaluate``  score the detectors on a labelled stream, no broker needed;
 * ``demo``      generate in real time and run the dashboard, side by side;
 * ``bridge``    turn the ``orders`` and ``application-logs`` topics of weeks
@@ -14,7 +14,7 @@ one is started):
 Examples::
 
     python -m kafkalab.analytics evaluate --minutes 240
-    python -m kafkalab.analytics demo --serve --port 8000 --seconds 60
+    python -m kafkalab.analytics demo --serve --port 8000 --timeout 60
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from kafkalab.analytics.generator import EventGenerator
 from kafkalab.analytics.metrics import flatten
 from kafkalab.analytics.monitor import hst_monitor, zscore_monitor
 from kafkalab.analytics.pipeline import EVENTS_TOPIC, ShopAnalytics, produce_events, shop_metrics
-from kafkalab.clients import Admin
+from kafkalab.clients import Admin, Bounds
 from kafkalab.testing import make_message
 
 
@@ -57,11 +57,11 @@ def run_analytics(args: argparse.Namespace) -> None:
             server.start()
             print(f"dashboard: {server.url}")
         try:
-            stats = analytics.run(timeout=args.seconds, idle_timeout=args.idle_timeout)
+            stats = analytics.run(**vars(Bounds.from_args(args)))
         finally:
             if server:
                 server.stop()
-        print(f"processed {stats.records} records into {len(analytics.table)} windows; "
+        print(f"processed {stats.seen} records into {len(analytics.table)} windows; "
               f"{stats.late} late, {stats.dead_lettered} dead-lettered")
         for alert in analytics.alerts:
             print("ALERT", alert)
@@ -85,8 +85,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_bridge(args: argparse.Namespace) -> None:
     from kafkalab.analytics.bridge import bridge
 
-    stats = bridge(target=args.topic, timeout=args.seconds, idle_timeout=args.idle_timeout)
-    print(f"read {stats.read}, wrote {stats.written} shop events, ignored {stats.ignored}, "
+    stats = bridge(target=args.topic, **vars(Bounds.from_args(args)))
+    print(f"read {stats.seen}, wrote {stats.written} shop events, ignored {stats.ignored}, "
           f"dead-lettered {stats.dead_lettered}")
 
 
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--speed", type=float, default=0.0 if name == "generate" else 60.0,
                        help="a multiplier: event time plays SPEED times faster than real time "
                             "(60 = one minute of events per second); 0 = as fast as possible")
-        p.add_argument("--seconds", type=float, default=30.0, help="run at most this long")
-        p.add_argument("--idle-timeout", type=float, default=10.0)
+        Bounds.add_arguments(p, timeout=30.0, idle_timeout=10.0)
         p.add_argument("--serve", action="store_true", help="serve the browser dashboard")
         p.add_argument("--port", type=int, default=8000)
     args = ap.parse_args(argv)

@@ -25,15 +25,13 @@ True
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kafka.errors import CommitFailedError
-
 from kafkalab.analytics.pipeline import EVENTS_TOPIC
-from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Producer
+from kafkalab.clients import (Admin, Bounds, Consumer, ConsumerLoop, DeadLetterQueue, LoopStats,
+                              Message, Producer)
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.logs.record import level_number, timestamp_ms
 from kafkalab.settings import Settings, get_settings
@@ -77,11 +75,11 @@ def to_shop_event(value: Any) -> dict[str, Any] | None:
 
 
 @dataclass
-class BridgeStats:
-    read: int = 0
+class BridgeStats(LoopStats):
+    """The loop's counts, and shop events written and records ignored."""
+
     written: int = 0
     ignored: int = 0
-    dead_lettered: int = 0
 
 
 def bridge(sources: Sequence[str] = SOURCES, target: str = EVENTS_TOPIC, *,
@@ -106,40 +104,20 @@ def bridge(sources: Sequence[str] = SOURCES, target: str = EVENTS_TOPIC, *,
         return stats
     with Producer(settings) as producer, Consumer(present, group_id=f"{target}-bridge",
                                                   settings=settings) as consumer:
-        dlq = DeadLetterQueue(producer, dead_letter_topic)
-        start = last = time.monotonic()
-        while max_messages is None or stats.read < max_messages:
-            now = time.monotonic()
-            if (timeout is not None and now - start >= timeout) or (
-                    idle_timeout is not None and now - last >= idle_timeout):
-                break
-            batch = consumer.poll(0.5)
-            if not consumer.assignment():
-                last = time.monotonic()  # still joining the group: not idle
-            if not batch:
-                continue
-            last = time.monotonic()
-            for msg in batch:
-                stats.read += 1
-                try:
-                    if not msg.ok:
-                        raise ValueError(msg.error)
-                    event = to_shop_event(msg.value)
-                except ValueError as exc:
-                    dlq.send(msg, exc, stage="bridge")
-                    stats.dead_lettered += 1
-                    continue
-                if event is None:
-                    stats.ignored += 1
-                    continue
-                producer.send(target, event, key=event.get("customerId") or event.get("userId"),
-                              timestamp_ms=event["timestamp"])
-                stats.written += 1
-            producer.flush()           # written before committed: nothing lost on a crash
-            try:
-                consumer.commit(batch)
-            except CommitFailedError as exc:
-                # The group rebalanced under us: the batch will be read again
-                # (duplicates downstream, never a loss).
-                log.warning("bridge: commit refused during a rebalance: %s", exc)
+
+        def copy(msg: Message) -> None:
+            event = to_shop_event(msg.value)  # ValueError: dead-lettered with the reason
+            if event is None:
+                stats.ignored += 1
+                return
+            producer.send(target, event, key=event.get("customerId") or event.get("userId"),
+                          timestamp_ms=event["timestamp"])
+            stats.written += 1
+
+        loop = ConsumerLoop(consumer, batch_handler=lambda batch: batch.each(copy, stage="bridge"),
+                            dead_letter=DeadLetterQueue(producer, dead_letter_topic),
+                            # written before committed: nothing lost on a crash
+                            before_commit=lambda _batch: producer.flush(),
+                            stats=stats, name=f"{target}-bridge")
+        loop.run(Bounds(max_messages, timeout, idle_timeout), handle_signals=False)
     return stats

@@ -3,9 +3,9 @@
 Commands::
 
     python -m kafkalab.cdc demo --rows 50 --seconds 5
-    python -m kafkalab.cdc capture --db shop.db --table products --table customers --seconds 30
+    python -m kafkalab.cdc capture --db shop.db --table products --table customers --timeout 30
     python -m kafkalab.cdc capture --postgres "host=localhost dbname=shop user=postgres" \\
-        --table products --seconds 30
+        --table products --timeout 30
     python -m kafkalab.cdc apply --lake ./lake --idle-timeout 5
 
 ``demo`` builds a SQLite shop database in a temporary directory, snapshots it,
@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kafkalab.cdc.envelope import CDC_TOPIC
+from kafkalab.clients.bounds import Bounds
 
 
 def _sorted(rows: list[dict]) -> list[dict]:
@@ -94,9 +95,9 @@ def _run_demo(args: argparse.Namespace, db: Path, lake_dir: Path, capture, appli
 
     writer = threading.Thread(target=change, daemon=True)
     writer.start()
-    capture.run(seconds=args.seconds + 0.5)
+    capture.run(timeout=args.seconds + 0.5)
     writer.join()
-    stats = capture.run(idle_timeout=0.3, seconds=30)  # what was written last
+    stats = capture.run(idle_timeout=0.3, timeout=30)  # what was written last
     published = stats.published
     lake_stats = applier.run(max_messages=published, timeout=60)
     inv_stats = invalidator.run(max_messages=published, timeout=60)
@@ -142,8 +143,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 print("capture: --snapshot is for SQLite only", file=sys.stderr)
                 return 2
             print(f"snapshot: {capture.snapshot()} existing rows queued")
-        stats = capture.run(seconds=args.seconds, max_events=args.max_events,
-                            idle_timeout=args.idle_timeout)
+        stats = capture.run(Bounds.from_args(args))
     print(f"published {stats.published} change events to {args.topic} "
           f"(last position {stats.position})")
     return 0
@@ -154,10 +154,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     with LakeApplier(args.lake, args.topic, group_id=args.group,
                      dead_letter_topic=args.dead_letter_topic) as applier:
-        s = applier.run(max_messages=args.max_messages, timeout=args.timeout,
-                        idle_timeout=args.idle_timeout)
+        s = applier.run(Bounds.from_args(args))
         lake = applier.lake
-        print(f"read {s.read}: applied {s.applied}, skipped {s.skipped} (already applied), "
+        print(f"read {s.seen}: applied {s.applied}, skipped {s.skipped} (already applied), "
               f"dead-lettered {s.dead_lettered}")
         for table in lake.tables():
             if args.compact:
@@ -189,10 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", default=CDC_TOPIC)
     p.add_argument("--slot", default="kafkalab_cdc", help="PostgreSQL replication slot")
     p.add_argument("--snapshot", action="store_true", help="first queue the existing rows")
-    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
-    p.add_argument("--max-events", type=int, default=None)
-    p.add_argument("--idle-timeout", type=float, default=5.0,
-                   help="stop after this many seconds without changes")
+    Bounds.add_arguments(p, idle_timeout=5.0)
     p.set_defaults(func=cmd_capture)
 
     p = sub.add_parser("apply", help="apply db-changes to a Parquet lake, bounded")
@@ -201,10 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default=f"cdc-lake-{uuid.uuid4().hex[:6]}",
                    help="consumer group (reuse it to resume)")
     p.add_argument("--dead-letter-topic", default="dead-letter-queue")
-    p.add_argument("--max-messages", type=int, default=None)
-    p.add_argument("--timeout", type=float, default=60, help="seconds, in total")
-    p.add_argument("--idle-timeout", type=float, default=5.0,
-                   help="stop after this many seconds without records")
+    Bounds.add_arguments(p, timeout=60, idle_timeout=5.0)
     p.add_argument("--compact", action="store_true", help="compact each table afterwards")
     p.set_defaults(func=cmd_apply)
     return parser

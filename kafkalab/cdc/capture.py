@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
+from kafkalab.clients.bounds import Bounds
 
 __all__ = ["Capture", "CaptureStats", "NoPrimaryKeyError"]
 
@@ -111,26 +112,21 @@ class Capture:
             log.debug("published %d changes up to position %d", len(events), events[-1].position)
         return events
 
-    def run(self, *, seconds: float | None = None, max_events: int | None = None,
-            interval: float = 0.1, idle_timeout: float | None = None) -> CaptureStats:
-        """Poll until ``seconds`` pass, ``max_events`` are published or nothing
-        changes for ``idle_timeout`` seconds (at least one bound is required)."""
-        if seconds is None and max_events is None and idle_timeout is None:
-            raise ValueError("run() needs a bound: seconds=, max_events= or idle_timeout=")
-        start = last = time.monotonic()
+    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+            timeout: float | None = None, idle_timeout: float | None = None,
+            interval: float = 0.1) -> CaptureStats:
+        """Poll until ``max_messages`` changes are published, ``timeout`` seconds
+        pass or nothing changes for ``idle_timeout`` seconds (at least one bound
+        is required); sleep ``interval`` seconds after a poll that found nothing.
+        """
+        run = (bounds or Bounds(max_messages, timeout, idle_timeout)).require().start()
         published = 0
         while True:
-            left = None if max_events is None else max_events - published
-            events = self.poll_once(min(left, self.batch_size) if left is not None else None)
+            events = self.poll_once(run.limit(published, self.batch_size))
+            published += len(events)
             if events:
-                published += len(events)
-                last = time.monotonic()
-            now = time.monotonic()
-            if max_events is not None and published >= max_events:
-                break
-            if seconds is not None and now - start >= seconds:
-                break
-            if idle_timeout is not None and now - last >= idle_timeout:
+                run.busy()  # after the work: publishing a large batch is not idleness
+            if run.stop_reason(published) is not None:
                 break
             if not events:
                 time.sleep(interval)

@@ -13,12 +13,13 @@ commit re-delivers the batch, so ``handle_batch`` must be idempotent: the
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
+from kafkalab.clients.bounds import Bounds
+from kafkalab.clients.loop import Batch, ConsumerLoop, LoopStats
 
 __all__ = ["ChangeConsumer", "ConsumeStats", "parse"]
 
@@ -26,16 +27,13 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class ConsumeStats:
-    """Counts of one consumer: records read, changes applied, changes that changed nothing
-    (duplicates for the lake, keys not cached for a cache), dead letters."""
+class ConsumeStats(LoopStats):
+    """The loop's counts (records ``seen``, ``dead_lettered``, ...), and changes
+    applied and changes that changed nothing (duplicates for the lake, keys not
+    cached for a cache)."""
 
-    read: int = 0
     applied: int = 0
     skipped: int = 0
-    dead_lettered: int = 0
-    batches: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def parse(message: Any) -> ChangeEvent:
@@ -118,17 +116,20 @@ class ChangeConsumer:
 
     def ready(self, timeout: float = 30.0) -> "ChangeConsumer":
         """Connect now (and join the group), so a bounded run times only the work."""
-        c = self.consumer
-        _ = c.raw
-        if self.group_id:
-            c.wait_for_assignment(timeout)
+        # Also without a group: the position of a consumer that reads only new
+        # records (from_beginning=False) is the end *when it is looked up*,
+        # which kafka-python does lazily. Looking it up now means every change
+        # published from here on is read.
+        self.consumer.wait_for_assignment(timeout)
         return self
 
     def process(self, messages: Sequence[Any]) -> int:
         """Parse, dead-letter the malformed, apply the rest. Returns changes applied.
 
-        Public so tests and notebooks can feed records they built by hand.
+        The consume loop calls it with each :class:`~kafkalab.clients.Batch`;
+        it is public so tests and notebooks can feed records they built by hand.
         """
+        in_loop = isinstance(messages, Batch)
         events = []
         for msg in messages:
             try:
@@ -137,44 +138,32 @@ class ChangeConsumer:
                 # Nothing is lost: the record goes whole to the dead-letter
                 # topic (and we wait for the broker to have it) before the
                 # batch is committed.
-                self.dead_letter.send(msg, exc, stage="parse")
-                self.stats.dead_lettered += 1
-                self.stats.errors.append(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}")
-        self.stats.read += len(messages)
+                if in_loop:
+                    messages.dead_letter(msg, exc, stage="parse")
+                else:
+                    self.dead_letter.send(msg, exc, stage="parse")
+                    self.stats.dead_lettered += 1
+                    self.stats.errors.append(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}")
+        if not in_loop:
+            self.stats.seen += len(messages)
         applied = self.handle_batch(events) if events else 0
         self.stats.applied += applied
         self.stats.skipped += len(events) - applied
         return applied
 
-    def run(self, *, max_messages: int | None = None, timeout: float | None = None,
-            idle_timeout: float | None = None, poll_timeout: float = 0.5) -> ConsumeStats:
-        """Consume until a bound: a number of records, seconds in total, or seconds idle."""
-        if max_messages is None and timeout is None and idle_timeout is None:
-            raise ValueError("run() needs a bound: max_messages=, timeout= or idle_timeout=")
-        consumer = self.consumer
-        start = last = time.monotonic()
-        seen = 0
-        while max_messages is None or seen < max_messages:
-            now = time.monotonic()
-            if timeout is not None and now - start >= timeout:
-                break
-            if not consumer.joined:
-                last = now  # joining a group is not idleness
-            if idle_timeout is not None and now - last >= idle_timeout:
-                break
-            batch = consumer.poll(poll_timeout, max_records=(
-                None if max_messages is None else max_messages - seen))
-            if not batch:
-                continue
-            last = time.monotonic()
-            self.process(batch)
-            # Commit only after the batch is applied (and bad records are safely
-            # dead-lettered): a crash before this line re-delivers the batch.
-            consumer.commit(batch)
-            # The idle clock restarts after the work: a slow batch is not idleness.
-            last = time.monotonic()
-            seen += len(batch)
-            self.stats.batches += 1
+    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+            timeout: float | None = None, idle_timeout: float | None = None,
+            poll_timeout: float = 0.5) -> ConsumeStats:
+        """Consume until a bound: a number of records, seconds in total, or seconds idle.
+
+        Each batch is applied, and its malformed records dead-lettered, before
+        it is committed: a crash before the commit re-delivers it.
+        """
+        bounds = (bounds or Bounds(max_messages, timeout, idle_timeout)).require()
+        loop = ConsumerLoop(self.consumer, batch_handler=self.process,
+                            dead_letter=self.dead_letter, poll_timeout=poll_timeout,
+                            stats=self.stats, name=f"cdc-{self.topic}")
+        loop.run(bounds, handle_signals=False)
         return self.stats
 
     def close(self) -> None:

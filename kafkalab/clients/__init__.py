@@ -6,10 +6,11 @@ wait, so the same code runs on one local broker and on a 3-broker cluster.
 """
 
 from kafkalab.clients.admin import Admin, PartitionLag, TopicInfo, UnknownTopicError
+from kafkalab.clients.bounds import Bounds
 from kafkalab.clients.connection import BrokerUnavailable, bootstrap_servers
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC, DeadLetterQueue, dead_letter_record
-from kafkalab.clients.loop import ConsumerLoop, LoopStats, run
+from kafkalab.clients.loop import Batch, ConsumerLoop, LoopStats, Metrics, run
 from kafkalab.clients.message import Message
 from kafkalab.clients.producer import Producer
 from kafkalab.clients.retry import (
@@ -25,6 +26,8 @@ from kafkalab.clients.serdes import DeserializationError, SerializationError
 __all__ = [
     "Admin",
     "Backoff",
+    "Batch",
+    "Bounds",
     "BrokerUnavailable",
     "Consumer",
     "ConsumerLoop",
@@ -33,6 +36,7 @@ __all__ = [
     "DeserializationError",
     "LoopStats",
     "Message",
+    "Metrics",
     "PartitionLag",
     "PermanentError",
     "Producer",

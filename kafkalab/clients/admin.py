@@ -127,6 +127,16 @@ class Admin:
                             name, have, partitions)
             return False
 
+    def ensure_topics(self, *names: str | None, partitions: int = 3) -> None:
+        """:meth:`ensure_topic` for each name given (``None``, an output turned off, is skipped).
+
+        Pipelines create their topics up front: the consumer refuses a topic
+        that does not exist, and a real cluster may not auto-create outputs.
+        """
+        for name in names:
+            if name:
+                self.ensure_topic(name, partitions=partitions)
+
     def describe_topic(self, name: str) -> TopicInfo:
         """Partition count, replication and leaders; :class:`UnknownTopicError` if missing."""
         if name not in self.raw.list_topics():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer
@@ -198,6 +198,9 @@ class Consumer:
         return first
 
     def _fetch(self, timeout: float, max_records: int | None) -> list[Message]:
+        # The one call of kafka-python's poll in kafkalab. Every loop goes
+        # through Consumer.poll: ConsumerLoop (every pipeline), read_to_end
+        # (snapshot reads), wait_for_assignment.
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         out: list[Message] = []
         for records in batches.values():
@@ -208,8 +211,11 @@ class Consumer:
         """Records available now, waiting up to ``timeout`` seconds for the first one.
 
         Records that fail to decode are returned too, with ``error`` set, so
-        nothing is dropped silently (:func:`kafkalab.clients.run` sends them to
-        the dead-letter topic).
+        nothing is dropped silently (:class:`kafkalab.clients.ConsumerLoop` sends
+        them to the dead-letter topic).
+
+        This is the raw call, one poll; :class:`~kafkalab.clients.ConsumerLoop`
+        runs it in a bounded loop.
         """
         if self._buffer:
             n = len(self._buffer) if max_records is None else min(max_records, len(self._buffer))
@@ -221,27 +227,43 @@ class Consumer:
         """Iterate over records, bounded by a count, a total time or an idle time.
 
         ``timeout`` and ``idle_timeout`` are in seconds. The idle time counts
-        from the last record, or from when this consumer had connected and (in
-        a group) got its partitions: connecting and joining are not idleness.
-        With no bound at all this runs until interrupted; notebooks always pass one.
+        from the last batch, or from when the group gave this consumer its
+        partitions (a join is not idleness). Nothing is committed: that is up
+        to you. With no bound at all this runs until interrupted; notebooks
+        always pass one.
         """
-        start = last = time.monotonic()
-        seen = 0
-        while max_messages is None or seen < max_messages:
-            now = time.monotonic()
-            if timeout is not None and now - start >= timeout:
-                return
-            if idle_timeout is not None and now - last >= idle_timeout:
-                return
-            wait = 0.5 if timeout is None else max(0.0, min(0.5, timeout - (now - start)))
-            limit = None if max_messages is None else max_messages - seen
-            ready = self._raw is not None and self._stable
-            for msg in self.poll(wait, max_records=limit):
-                seen += 1
-                last = time.monotonic()
-                yield msg
-            if not ready:
-                last = time.monotonic()  # that poll connected or joined: the clock starts now
+        # The one loop every pipeline runs (kafkalab.clients.loop), as a reader:
+        # no handler, no commit. Imported here because the loop builds on this class.
+        from kafkalab.clients.loop import ConsumerLoop
+
+        reader = ConsumerLoop(self, commit=False, name=f"{self.group_id or 'reader'}-messages")
+        for batch in reader.batches(max_messages=max_messages, timeout=timeout,
+                                    idle_timeout=idle_timeout):
+            yield from batch
+
+    def read_to_end(self, ends: Mapping[TopicPartition, int], *, timeout: float,
+                    max_messages: int | None = None) -> tuple[list[Message], bool]:
+        """The records before ``ends[tp]`` on each of those partitions, read from
+        where this consumer is; and whether every partition got there.
+
+        A snapshot read (a DataFrame of a topic, a read model rebuilt, the
+        last checkpoint): no group, no commit, bounded by ``timeout`` seconds
+        and ``max_messages``. Done is judged by positions, not by records:
+        transaction markers take offsets too, and a ``read_committed``
+        consumer skips aborted records, so counting records could wait forever.
+        """
+        deadline = time.monotonic() + timeout
+        out: list[Message] = []
+        while True:
+            if all(self.raw.position(tp) >= end for tp, end in ends.items() if end > 0):
+                return out, True
+            if max_messages is not None and len(out) >= max_messages:
+                return out, False
+            if time.monotonic() > deadline:
+                return out, False
+            limit = None if max_messages is None else max_messages - len(out)
+            out.extend(m for m in self.poll(0.2, max_records=limit)
+                       if m.tp in ends and m.offset < ends[m.tp])
 
     def __iter__(self) -> Iterator[Message]:
         return self.messages()

@@ -3,7 +3,7 @@
 Commands::
 
     python -m kafkalab.iot simulate --devices 12 --minutes 240 --seed 42
-    python -m kafkalab.iot run --max-events 3000 --seconds 60 --db readings.duckdb
+    python -m kafkalab.iot run --max-messages 3000 --timeout 60 --db readings.duckdb
     python -m kafkalab.iot demo --devices 12 --minutes 240
     python -m kafkalab.iot evaluate --devices 12 --minutes 720
 
@@ -22,6 +22,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 
+from kafkalab.clients.bounds import Bounds
 from kafkalab.iot.anomaly import compare
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, evaluate
 from kafkalab.iot.pipeline import SENSORS_TOPIC, IoTPipeline
@@ -70,7 +71,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with _pipeline(args) as p:
-        p.run(max_events=args.max_events, seconds=args.seconds, idle_timeout=args.idle_timeout)
+        p.run(Bounds.from_args(args))
         _report(p)
     return 0
 
@@ -85,7 +86,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         n = publish(sim, producer, args.topic)
     print(f"published {n} records to {args.topic}: {sim.summary()}")
     with _pipeline(args) as p:
-        p.run(max_events=n, seconds=args.seconds, idle_timeout=args.idle_timeout)
+        p.run(max_messages=args.max_messages or n, timeout=args.timeout,
+              idle_timeout=args.idle_timeout)
         _report(p)
         ok = p.store.keys() == set(sim.valid)
         print(f"\nstored readings equal the valid input: {ok}")
@@ -130,9 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--alerts-topic", default="alerts")
         p.add_argument("--predictions-topic", default=PREDICTIONS_TOPIC)
         p.add_argument("--dead-letter-topic", default="dead-letter-queue")
-        p.add_argument("--seconds", type=float, default=60, help="at most this long")
-        p.add_argument("--idle-timeout", type=float, default=5.0,
-                       help="stop after this many seconds without records")
+        Bounds.add_arguments(p, timeout=60, idle_timeout=5.0)
 
     p = sub.add_parser("simulate", help="publish a seeded fleet's readings")
     simulation(p, 240), topics(p)
@@ -140,7 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the pipeline over the topic, bounded")
     topics(p), pipeline(p)
-    p.add_argument("--max-events", type=int, default=None)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="simulate and run the pipeline, end to end")

@@ -25,14 +25,14 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
-from kafkalab.clients import DEAD_LETTER_TOPIC, Consumer, DeadLetterQueue, Message, Producer
+from kafkalab.clients import (DEAD_LETTER_TOPIC, Admin, Batch, Bounds, Consumer, ConsumerLoop,
+                              DeadLetterQueue, LoopStats, Message, Producer)
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, MaintenancePredictor, Prediction
@@ -53,18 +53,14 @@ class InjectedCrash(RuntimeError):
 
 
 @dataclass
-class PipelineStats:
-    """What a run did."""
+class PipelineStats(LoopStats):
+    """What a run did: the loop's counts, and the pipeline's own."""
 
-    seen: int = 0
     stored: int = 0
     already_stored: int = 0
-    dead_lettered: int = 0
     alerts: int = 0
     anomalies: int = 0
     predictions: int = 0
-    batches: int = 0
-    committed: int = 0  # records whose offsets are committed: never read again by this group
 
 
 class IoTPipeline:
@@ -156,7 +152,7 @@ class IoTPipeline:
         self._producer: Producer | None = None
         self._alerts_out: TopicNotifier | None = None
         self._consumer: Consumer | None = None
-        self._dlq: DeadLetterQueue | None = None
+        self._loop: ConsumerLoop | None = None
         self._sent: list[Any] = []  # this batch's alert and prediction sends, awaited before commit
         # Alerts whose send failed: the redelivered batch does not raise them again
         # (the gate has seen them), so they are sent again with the next batch.
@@ -171,25 +167,31 @@ class IoTPipeline:
             raise InvalidReading(msg.error or "undecodable record")
         return self.validator(msg.value)
 
-    def process(self, batch: list[Message]) -> tuple[list[Reading], list[tuple[Message, str]]]:
+    def process(self, batch: Sequence[Message]) -> tuple[list[Reading],
+                                                          list[tuple[Message, str]]]:
         """Validate, store, alert, detect and predict for one batch; no commit here.
 
         Returns the valid readings and the ``(message, reason)`` of the invalid
-        ones (already dead-lettered when connected to Kafka).
+        ones. Given a :class:`~kafkalab.clients.Batch` (by the consume loop),
+        the invalid ones go to the dead-letter topic; a plain list (a test, a
+        notebook) just counts them.
         """
+        in_loop = isinstance(batch, Batch)
+        if not in_loop:
+            self.stats.seen += len(batch)
         good: list[Reading] = []
         bad: list[tuple[Message, str]] = []
         for msg in batch:
-            self.stats.seen += 1
             try:
                 good.append(self.validate(msg))
             except InvalidReading as exc:
                 bad.append((msg, str(exc)))
         for msg, reason in bad:
-            if self._dlq is not None:
-                # Waits for the broker's ack: the commit below must not overtake it.
-                self._dlq.send(msg, InvalidReading(reason), stage="validate")
-            self.stats.dead_lettered += 1
+            if in_loop:
+                # Waits for the broker's ack: the commit must not overtake it.
+                batch.dead_letter(msg, InvalidReading(reason), stage="validate")
+            else:
+                self.stats.dead_lettered += 1
         self._store(good)
         unsent, self._unsent = self._unsent, []
         for alert in unsent:
@@ -266,66 +268,46 @@ class IoTPipeline:
 
     # -- running against Kafka -----------------------------------------------
 
-    def _connect(self) -> Consumer:
-        if self._consumer is None:
-            from kafkalab.clients import Admin
-
-            # Create topics up front: the consumer refuses a topic that does not
-            # exist, and a real cluster may not auto-create the outputs.
+    def _connect(self) -> ConsumerLoop:
+        if self._loop is None:
             with Admin(self.settings) as admin:
-                for name in (self.topic, self.alerts_topic, self.predictions_topic,
-                             self.dead_letter_topic):
-                    if name:
-                        admin.ensure_topic(name, partitions=3)
+                admin.ensure_topics(self.topic, self.alerts_topic, self.predictions_topic,
+                                    self.dead_letter_topic)
             self._producer = Producer(self.settings)
             if self.alerts_topic:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
-            self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
-        return self._consumer
+            # Commit only after the batch is stored, alerted, dead-lettered and
+            # its sends acknowledged. A crash before re-delivers it, and the
+            # store ignores repeats.
+            self._loop = ConsumerLoop(
+                self._consumer, batch_handler=self.process,
+                dead_letter=DeadLetterQueue(self._producer, self.dead_letter_topic),
+                max_records=self.batch_size,
+                stats=self.stats, name=self.group_id)
+        return self._loop
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Join the group and get partitions (seconds: the coordinator runs a rebalance)."""
-        self._connect().wait_for_assignment(timeout)
+        self._connect().consumer.wait_for_assignment(timeout)
 
-    def batches(self, *, max_events: int | None = None, seconds: float | None = None,
+    def batches(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+                timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[list[Reading]]:
         """Process batch by batch, yielding each batch's valid readings after its commit."""
-        consumer = self._connect()
-        start = last = time.monotonic()
-        while True:
-            now = time.monotonic()
-            if seconds is not None and now - start >= seconds:
-                return
-            if not consumer.joined:
-                last = now  # joining the group is not idleness
-            if idle_timeout is not None and now - last >= idle_timeout:
-                return
-            if max_events is not None and self.stats.seen >= max_events:
-                return
-            limit = self.batch_size if max_events is None else min(
-                self.batch_size, max_events - self.stats.seen)
-            batch = consumer.poll(0.5, max_records=limit)
-            if not batch:
-                continue
-            last = time.monotonic()
-            good, _ = self.process(batch)
-            # Commit only now: stored, alerted, dead-lettered. A crash before
-            # this line re-delivers the batch, and the store ignores repeats.
-            consumer.commit(batch)
-            # The idle clock restarts after the work: a slow batch is not idleness.
-            last = time.monotonic()
-            self.stats.batches += 1
-            self.stats.committed += len(batch)
+        for batch in self._connect().batches(bounds, max_messages=max_messages,
+                                             timeout=timeout, idle_timeout=idle_timeout):
+            good, _ = batch.result
             if self.on_batch is not None:
                 self.on_batch(good)
             yield good
 
-    def run(self, *, max_events: int | None = None, seconds: float | None = None,
-            idle_timeout: float | None = None) -> PipelineStats:
+    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+            timeout: float | None = None, idle_timeout: float | None = None) -> PipelineStats:
         """Run until a bound is reached; return the stats."""
-        for _ in self.batches(max_events=max_events, seconds=seconds, idle_timeout=idle_timeout):
+        for _ in self.batches(bounds, max_messages=max_messages, timeout=timeout,
+                              idle_timeout=idle_timeout):
             pass
         return self.stats
 
@@ -337,7 +319,7 @@ class IoTPipeline:
             self._producer.close()
         self._consumer = self._producer = None
         self._alerts_out = None
-        self._dlq = None
+        self._loop = None
         self._sent = []
         self._alert_sends = []
         if close_store:

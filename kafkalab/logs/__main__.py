@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 
 from kafkalab.alerts import ConsoleNotifier, WebhookNotifier
+from kafkalab.clients.bounds import Bounds
 from kafkalab.logs.filters import LogFilter, follow
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC
 from kafkalab.logs.pipeline import SUMMARIES_TOPIC, LogAggregator
@@ -74,8 +75,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_aggregate(args: argparse.Namespace) -> int:
     with _aggregator(args, from_beginning=args.from_beginning,
                      close_idle_windows=args.live) as agg:
-        agg.run(max_messages=args.max_messages, timeout=args.timeout,
-                idle_timeout=args.idle_timeout)
+        agg.run(Bounds.from_args(args))
         _report(agg)
     return 0
 
@@ -136,10 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dead-letter-topic", default="dead-letter-queue")
 
     def bounds(p: argparse.ArgumentParser, timeout: float) -> None:
-        p.add_argument("--max-messages", type=int, default=None)
-        p.add_argument("--timeout", type=float, default=timeout, help="seconds, in total")
-        p.add_argument("--idle-timeout", type=float, default=5.0,
-                       help="stop after this many seconds without records")
+        Bounds.add_arguments(p, timeout=timeout, idle_timeout=5.0)
 
     p = sub.add_parser("simulate", help="publish seeded simulated logs")
     common(p), simulation(p)

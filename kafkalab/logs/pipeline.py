@@ -12,8 +12,8 @@ This is the course brief's ``LogAggregator``. For every record read from
    topic and to the notifiers.
 
 It runs on :class:`~kafkalab.clients.ConsumerLoop`, so offsets are committed
-only after a batch is handled, and every run is bounded (records, seconds,
-idle seconds).
+only after a batch is handled and its summaries and alerts are stored, and
+every run is bounded (records, seconds, idle seconds).
 
 Window state lives in memory: if the process dies, the windows open at that
 moment are lost (their records are committed). Week 6 shows how a state
@@ -35,6 +35,8 @@ import pandas as pd
 from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier, TopicNotifier
 from kafkalab.clients import (
     DEAD_LETTER_TOPIC,
+    Batch,
+    Bounds,
     Consumer,
     ConsumerLoop,
     DeadLetterQueue,
@@ -207,21 +209,28 @@ class LogAggregator:
         if self._loop is None:
             from kafkalab.clients import Admin
 
-            # Create the topics up front: a real cluster may not auto-create
-            # them, and the consumer refuses a topic that does not exist.
             with Admin(self.settings) as admin:
-                for name in (self.topic, self.summaries_topic, self.alerts_topic,
-                             self.dead_letter_topic):
-                    if name:
-                        admin.ensure_topic(name, partitions=3)
+                admin.ensure_topics(self.topic, self.summaries_topic, self.alerts_topic,
+                                    self.dead_letter_topic)
             self._producer = Producer(self.settings)
             if self.alerts_topic:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
             dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
-            self._loop = ConsumerLoop(self._consumer, self.handle, dead_letter=dlq)
+            # Live logs: between polls, close the windows the wall clock has
+            # passed, so a quiet service's last minute is still summarised.
+            self._loop = ConsumerLoop(self._consumer, self.handle, dead_letter=dlq,
+                                      before_commit=self._before_commit,
+                                      on_tick=self.tick if self.close_idle_windows else None,
+                                      tick_every=1.0, name=self.group_id)
         return self._loop
+
+    def _before_commit(self, _batch: Batch) -> None:
+        # Summaries and alerts sent for this batch are stored before its
+        # offsets are committed: a crash re-sends them, never loses them.
+        assert self._producer is not None
+        self._producer.flush()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Join the group and get partitions (seconds: the group coordinator runs a rebalance).
@@ -240,41 +249,21 @@ class LogAggregator:
             self._emit_summary(summary)
         return closed
 
-    def batches(self, *, max_messages: int | None = None, timeout: float | None = None,
-                idle_timeout: float | None = None) -> Iterator[list[Message]]:
+    def batches(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+                timeout: float | None = None,
+                idle_timeout: float | None = None) -> Iterator[Batch]:
         """Run batch by batch (for live charts); windows are flushed when the run ends."""
         loop = self._connect()
-        if not self.close_idle_windows:
-            try:
-                yield from loop.batches(max_messages=max_messages, timeout=timeout,
-                                        idle_timeout=idle_timeout)
-            finally:
-                self.flush()
-            return
-        # Live logs: poll in short steps, and between steps close the windows
-        # the wall clock has passed, so a quiet service's minute still closes.
-        start = last = time.monotonic()
         try:
-            while not loop.stopping:
-                now = time.monotonic()
-                if timeout is not None and now - start >= timeout:
-                    break
-                if idle_timeout is not None and now - last >= idle_timeout:
-                    break
-                if max_messages is not None and loop.stats.seen >= max_messages:
-                    break
-                step = 1.0 if timeout is None else max(0.0, min(1.0, timeout - (now - start)))
-                for batch in loop.batches(max_messages=max_messages, timeout=step):
-                    last = time.monotonic()
-                    yield batch
-                self.tick()
+            yield from loop.batches(bounds, max_messages=max_messages, timeout=timeout,
+                                    idle_timeout=idle_timeout)
         finally:
             self.flush()
 
-    def run(self, *, max_messages: int | None = None, timeout: float | None = None,
-            idle_timeout: float | None = None) -> LoopStats:
+    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+            timeout: float | None = None, idle_timeout: float | None = None) -> LoopStats:
         """Run until a bound is reached; flush windows; return the loop's stats."""
-        for _ in self.batches(max_messages=max_messages, timeout=timeout,
+        for _ in self.batches(bounds, max_messages=max_messages, timeout=timeout,
                               idle_timeout=idle_timeout):
             pass
         return self.stats

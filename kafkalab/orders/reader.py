@@ -11,7 +11,6 @@ exactly what the topic held when the call began, however long the fetches take
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,18 +34,11 @@ def read_topic(topics: str | Iterable[str], *, settings: Any = None, timeout: fl
         tps = [tp for name in names for tp in admin.partitions(name)]
         ends = admin.end_offsets(tps)
     consumer = Consumer(names, group_id=False, settings=settings, **consumer_config)
-    out: list[Message] = []
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            out.extend(m for m in consumer.poll(0.2) if m.offset < ends[m.tp])
-            # Positions, not records: transaction markers take offsets too, and
-            # a read_committed consumer skips aborted records, so counting
-            # records could wait forever.
-            if all(consumer.raw.position(tp) >= ends[tp] for tp in tps):
-                return out
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{names}: end not reached within {timeout} s "
-                                   f"({len(out)} records read)")
+        out, done = consumer.read_to_end(ends, timeout=timeout)
+        if not done:
+            raise TimeoutError(f"{names}: end not reached within {timeout} s "
+                               f"({len(out)} records read)")
+        return out
     finally:
         consumer.close()

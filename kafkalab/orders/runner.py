@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from typing import Any
 
 from kafkalab.clients import (
@@ -117,30 +116,34 @@ class ServiceRunner:
         self.published += len(done)
         return len(done)
 
-    def run(self, *, duration: float | None = None, join_timeout: float = 60.0) -> None:
-        """Consume until :meth:`stop` or ``duration`` seconds; always closes the consumer."""
-        started = time.monotonic()
+    def _tick(self) -> None:
+        self.service.run_tick()
+        self.publish_outbox()
+
+    def run(self, *, timeout: float | None = None, join_timeout: float = 60.0) -> None:
+        """Consume until :meth:`stop` or ``timeout`` seconds; always closes the consumer."""
         consumer = Consumer([self.topics.name(t) for t in self.service.consumes],
                             group_id=self.group_id, settings=self.settings,
                             # Wait at most 100 ms for data per fetch: each saga step
                             # is one hop through a topic, so this bounds its latency.
                             fetch_max_wait_ms=100)
         dlq = DeadLetterQueue(self.producer, self.topics.dead_letter)
+        # The outbox is published before each commit; the tick (saga timeouts)
+        # runs about every tick_s, busy or idle, and publishes what it wrote.
         self.loop = ConsumerLoop(consumer, self._on_message, dead_letter=dlq,
                                  poll_timeout=self.poll_timeout,
-                                 backoff=Backoff(initial=0.05, max_delay=1.0, attempts=5))
+                                 backoff=Backoff(initial=0.05, max_delay=1.0, attempts=5),
+                                 before_commit=lambda _batch: self.publish_outbox(),
+                                 on_tick=self._tick, tick_every=self.tick_s,
+                                 name=self.group_id)
+        if self._stop.is_set():  # stopped before the loop existed
+            self.loop.stop()
         try:
             self.publish_outbox()  # what a crash left behind
             consumer.wait_for_assignment(timeout=join_timeout)
             self.ready.set()
             log.info("%s: running in group %s", self.service.name, self.group_id)
-            while not self._stop.is_set():
-                if duration is not None and time.monotonic() - started >= duration:
-                    break
-                for _batch in self.loop.batches(timeout=self.tick_s):
-                    self.publish_outbox()
-                self.service.run_tick()
-                self.publish_outbox()
+            self.loop.run(timeout=timeout, handle_signals=False)
         except BaseException as exc:
             self.error = exc
             log.exception("%s: stopped by an error", self.service.name)

@@ -24,6 +24,7 @@ import signal
 import sys
 
 from kafkalab import configure_logging, windows
+from kafkalab.clients.bounds import Bounds
 from kafkalab.streams.processor import Processor
 from kafkalab.streams.stream import Stream, WindowedTable
 
@@ -48,16 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-ms", type=int, default=60_000)
     ap.add_argument("--grace-ms", type=int, default=10_000)
     ap.add_argument("--emit", choices=["update", "final"], default="update")
-    ap.add_argument("--max-messages", type=int)
-    ap.add_argument("--timeout", type=float, default=60.0)
-    ap.add_argument("--idle-timeout", type=float, default=10.0)
+    Bounds.add_arguments(ap, timeout=60.0, idle_timeout=10.0)
     ap.add_argument("--batch-size", type=int, default=500, help="records per poll/checkpoint")
     ap.add_argument("--die-after", type=int, help="SIGKILL this process after N records")
     args = ap.parse_args(argv)
     configure_logging()
 
-    def die(proc: Processor, _msg: object) -> None:
-        if args.die_after is not None and proc.stats.records >= args.die_after:
+    handled = [0]
+
+    def die(_proc: Processor, _msg: object) -> None:
+        handled[0] += 1
+        if args.die_after is not None and handled[0] >= args.die_after:
             sys.stdout.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -65,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                               grace_ms=args.grace_ms, emit=args.emit)
     with Processor(table, application_id=args.app_id, on_record=die,
                    batch_size=args.batch_size) as proc:
-        stats = proc.run(max_messages=args.max_messages, timeout=args.timeout,
-                         idle_timeout=args.idle_timeout)
+        stats = proc.run(Bounds.from_args(args))
     print(json.dumps(stats.__dict__))
     return 0
 

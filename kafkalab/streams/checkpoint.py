@@ -20,7 +20,6 @@ per key, which is the only one a restore reads.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -103,16 +102,15 @@ class Changelog:
             reader.assign(wanted)
             for tp, last in wanted.items():
                 reader.seek(tp, last)
-            found: dict[int, dict[str, Any]] = {}
-            deadline = time.monotonic() + timeout
-            while len(found) < len(wanted):
-                if time.monotonic() > deadline:
-                    missing = sorted(tp.partition for tp in wanted if tp.partition not in found)
-                    raise TimeoutError(f"could not read the checkpoints of partitions {missing} "
-                                       f"from {self.topic} within {timeout} s")
-                for msg in reader.poll(0.2):
-                    if msg.offset == wanted.get(msg.tp) and msg.ok:
-                        found[msg.partition] = msg.value
+            last, done = reader.read_to_end({tp: ends[tp] for tp in wanted}, timeout=timeout)
+            if not done:
+                missing = sorted(tp.partition for tp in wanted if tp.partition not in
+                                 {m.partition for m in last})
+                raise TimeoutError(f"could not read the checkpoints of partitions {missing} "
+                                   f"from {self.topic} within {timeout} s")
+            found: dict[int, dict[str, Any]] = {
+                msg.partition: msg.value for msg in last
+                if msg.offset == wanted.get(msg.tp) and msg.ok}
             return found
         finally:
             reader.close()

@@ -5,6 +5,9 @@ One loop, in this order, for every batch of records::
     poll  ->  (new partitions? restore their checkpoints)  ->  process each record
           ->  flush outputs  ->  save checkpoints (state + offset)  ->  commit offsets
 
+That loop is :class:`kafkalab.clients.ConsumerLoop`: restoring is its
+``on_assign`` hook, the checkpoint its ``before_commit`` hook.
+
 Processors with the same ``application_id`` form one consumer group, so two
 of them split the partitions (and so the keys) between them, and together
 produce what one would. The guarantee: **state is exactly once** (a record is
@@ -16,16 +19,15 @@ with the same values; readers keep the latest value per key and window).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kafka.errors import CommitFailedError
 from kafka.structs import TopicPartition
 
-from kafkalab.clients import Admin, Consumer, DeadLetterQueue, Message, Producer
+from kafkalab.clients import (Admin, Batch, Bounds, Consumer, ConsumerLoop, DeadLetterQueue,
+                              LoopStats, Message, Producer)
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams.checkpoint import Changelog
@@ -39,13 +41,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class ProcessorStats:
-    """What a processor did (counters only grow)."""
+class ProcessorStats(LoopStats):
+    """What a processor did (counters only grow): the loop's counts (``seen`` is
+    records read, all topics), and the pipeline's own."""
 
-    records: int = 0          # records read, all topics
     results: int = 0          # window results emitted
     late: int = 0             # late records sent to the side output
-    dead_lettered: int = 0    # records that could not be processed
     skipped: int = 0          # already in a restored state, or a repartition duplicate
     repartitioned: int = 0    # records re-keyed into the repartition topic
     checkpoints: int = 0      # snapshots saved
@@ -102,7 +103,7 @@ class Processor:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._dlq: DeadLetterQueue | None = None
-        self._stop = threading.Event()
+        self._loop: ConsumerLoop | None = None
 
     @property
     def producer(self) -> Producer:
@@ -154,10 +155,12 @@ class Processor:
 
     def stop(self) -> None:
         """Finish the current batch, checkpoint and return (from any thread)."""
-        self._stop.set()
+        if self._loop is not None:
+            self._loop.stop()
 
-    def run(self, *, max_messages: int | None = None, timeout: float | None = None,
-            idle_timeout: float | None = None, flush_windows: bool = False) -> ProcessorStats:
+    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
+            timeout: float | None = None, idle_timeout: float | None = None,
+            flush_windows: bool = False) -> ProcessorStats:
         """Process until stopped or a bound is reached; checkpoint after every batch.
 
         Parameters
@@ -170,36 +173,14 @@ class Processor:
             demos). The flush is not checkpointed, so a later run continues
             the windows where they were.
         """
-        consumer = self._connect()
-        self._stop.clear()
-        start = last = time.monotonic()
-        while not self._stop.is_set():
-            now = time.monotonic()
-            if timeout is not None and now - start >= timeout:
-                break
-            if idle_timeout is not None and now - last >= idle_timeout:
-                break
-            if max_messages is not None and self.stats.records >= max_messages:
-                break
-            limit = None if max_messages is None else max_messages - self.stats.records
-            batch = consumer.poll(0.5, max_records=limit)
-            self._sync_assignment()
-            if not consumer.assignment():
-                # Idle time counts only while we own partitions: joining the
-                # group (seconds, after a crashed member) is not "no records".
-                last = time.monotonic()
-            if not batch:
-                continue
-            last = time.monotonic()
-            for msg in batch:
-                self.stats.records += 1
-                if self.repartition_topic and msg.topic == self.source:
-                    self._repartition(msg)
-                else:
-                    self._aggregate(msg)
-                if self.on_record is not None:
-                    self.on_record(self, msg)
-            self._checkpoint(batch)
+        # The one consume loop: new partitions are restored before their first
+        # batch (on_assign), and each batch is checkpointed before its commit.
+        self._loop = ConsumerLoop(self._connect(), batch_handler=self._process,
+                                  dead_letter=self._dlq, on_assign=self._sync_assignment,
+                                  before_commit=self._checkpoint, stats=self.stats,
+                                  name=self.application_id)
+        self._loop.run(bounds, max_messages=max_messages, timeout=timeout,
+                       idle_timeout=idle_timeout, handle_signals=False)
         if flush_windows:
             for task in self.tasks.values():
                 self._emit(task.aggregation.flush())
@@ -207,10 +188,22 @@ class Processor:
                 self._producer.flush()
         return self.stats
 
-    def _sync_assignment(self) -> None:
+    def _process(self, batch: Batch) -> None:
+        # Every record polled, the undecodable ones too (the loop has
+        # dead-lettered those): their offsets still move the partition on.
+        for msg in batch.polled:
+            if self.repartition_topic and msg.topic == self.source:
+                if msg.ok:
+                    self._repartition(msg, batch)
+            else:
+                self._aggregate(msg, batch)
+            if self.on_record is not None:
+                self.on_record(self, msg)
+
+    def _sync_assignment(self, assigned: set[TopicPartition]) -> None:
         """Restore checkpoints of newly assigned partitions; forget revoked ones."""
         assert self._consumer is not None
-        owned = {tp for tp in self._consumer.assignment() if tp.topic == self.input_topic}
+        owned = {tp for tp in assigned if tp.topic == self.input_topic}
         for tp in [tp for tp in self.tasks if tp not in owned]:
             log.info("%s: partition %d moved to another processor", self.application_id,
                      tp.partition)
@@ -231,16 +224,13 @@ class Processor:
                          task.aggregation.open_windows)
             self.tasks[tp] = task
 
-    def _repartition(self, msg: Message) -> None:
+    def _repartition(self, msg: Message, batch: Batch) -> None:
         """Stage 1 of ``group_by``: transform, re-key, write to the repartition topic."""
         assert self._producer is not None and self.repartition_topic is not None
-        if not msg.ok:
-            self._dead_letter(msg, msg.error or "undecodable", "decode")
-            return
         try:
             keyed = self.table.transform(msg, rekey=True)
         except Exception as exc:  # noqa: BLE001 - a bad record is dead-lettered, not dropped
-            self._dead_letter(msg, exc, "transform")
+            batch.dead_letter(msg, exc, stage="transform")
             return
         for i, (key, value) in enumerate(keyed):
             # The source position travels along, so stage 2 can drop the copies
@@ -250,7 +240,7 @@ class Processor:
                                 headers={"src": f"{msg.partition}:{msg.offset}:{i}"})
             self.stats.repartitioned += 1
 
-    def _aggregate(self, msg: Message) -> None:
+    def _aggregate(self, msg: Message, batch: Batch) -> None:
         """Stage 2: add the record to its partition's windows (once)."""
         task = self.tasks.get(msg.tp)
         if task is None:  # revoked between poll and now: the new owner handles it
@@ -261,8 +251,7 @@ class Processor:
         task.next_offset = msg.offset + 1
         task.dirty = True
         if not msg.ok:
-            self._dead_letter(msg, msg.error or "undecodable", "decode")
-            return
+            return  # dead-lettered by the loop; the offset above moves the partition on
         if self.repartition_topic:
             src = (msg.header("src") or b"").decode()
             part, offset, index = src.split(":") if src.count(":") == 2 else ("?", -1, -1)
@@ -276,13 +265,13 @@ class Processor:
             try:
                 pairs = self.table.transform(msg, rekey=self._rekey_inline)
             except Exception as exc:  # noqa: BLE001
-                self._dead_letter(msg, exc, "transform")
+                batch.dead_letter(msg, exc, stage="transform")
                 return
         # The same per-record path as run_local: what a notebook tries on a
         # list is what runs here.
         outputs, errors = task.process(msg, pairs)
         for exc, stage in errors:
-            self._dead_letter(msg, exc, stage)
+            batch.dead_letter(msg, exc, stage=stage)
         self._emit(outputs)
 
     def _emit(self, outputs: list[WindowResult | LateRecord]) -> None:
@@ -303,13 +292,8 @@ class Processor:
                 else:
                     sink(out)
 
-    def _dead_letter(self, msg: Message, error: BaseException | str, stage: str) -> None:
-        assert self._dlq is not None
-        self._dlq.send(msg, error, stage=stage)
-        self.stats.dead_lettered += 1
-
-    def _checkpoint(self, batch: list[Message]) -> None:
-        """Outputs first, then state + offsets (one record each), then the commit."""
+    def _checkpoint(self, batch: Batch) -> None:
+        """Before each commit: outputs first, then state + offsets (one record each)."""
         assert self._consumer is not None and self._producer is not None
         # 1. Everything emitted for this batch is stored before the state says
         #    "done": a crash now re-emits, never loses.
@@ -324,15 +308,10 @@ class Processor:
             for tp, task in self.tasks.items():
                 if tp.partition in dirty:
                     task.dirty = False
-        # 3. The commit is for lag monitoring and for the source topic of a
-        #    repartitioned pipeline; the aggregation resumes from its checkpoint.
-        #    If the group is rebalancing, the commit is refused: harmless, as
-        #    the checkpoint above is what the next owner restores from.
-        try:
-            self._consumer.commit(batch)
-        except CommitFailedError as exc:
-            log.warning("%s: commit refused during a rebalance (the checkpoint is saved): %s",
-                        self.application_id, exc)
+        # 3. The loop commits next. The commit is for lag monitoring and for the
+        #    source topic of a repartitioned pipeline; the aggregation resumes
+        #    from its checkpoint. A commit refused during a rebalance is
+        #    harmless: the checkpoint above is what the next owner restores.
 
     def results(self) -> list[WindowResult]:
         """The current (not final) value of every open window this processor owns."""

@@ -25,7 +25,7 @@ def test_alerts_reach_the_alerts_topic_with_metric_value_range_and_detector():
     produce_events(topic, events)
     with ShopAnalytics(topic, application_id=app, alerts_topic=alerts_topic) as analytics:
         stats = analytics.run(idle_timeout=4, timeout=90)
-    assert stats.records == len(events) and stats.dead_lettered == 0
+    assert stats.seen == len(events) and stats.dead_lettered == 0
 
     # The live table holds what the pipeline computes on the same records.
     with Consumer(topic, group_id=False) as c:

@@ -46,7 +46,7 @@ def test_bridge_copies_orders_and_logs_and_dead_letters_the_rest():
 
     stats = bridge([orders, logs, f"missing-{uuid.uuid4().hex[:6]}"], target,
                    idle_timeout=3, timeout=60, dead_letter_topic=dlq)
-    assert (stats.read, stats.written, stats.ignored, stats.dead_lettered) == (6, 3, 2, 1)
+    assert (stats.seen, stats.written, stats.ignored, stats.dead_lettered) == (6, 3, 2, 1)
     with Consumer(target, group_id=False) as c:
         events = sorted((m.value for m in c.messages(idle_timeout=1.5, timeout=20)),
                         key=lambda e: e["timestamp"])

@@ -36,7 +36,7 @@ def test_capture_to_topic_to_lake(tmp_path, shop_db, new_topic, producer) -> Non
     cap.install()
     touch_all(shop_db)
     random_changes(shop_db, 150, seed=11, per_transaction=3)
-    stats = cap.run(idle_timeout=0.3, seconds=30)
+    stats = cap.run(idle_timeout=0.3, timeout=30)
     assert stats.published == 28 + 150
     msgs = read_all(topic, stats.published)
     assert len(msgs) == stats.published
@@ -67,7 +67,7 @@ def test_rollback_publishes_nothing(shop_db, new_topic, producer) -> None:
     con.execute("UPDATE products SET price = 1 WHERE id = 5")
     con.commit()
     con.close()
-    cap.run(idle_timeout=0.3, seconds=10)
+    cap.run(idle_timeout=0.3, timeout=10)
     msgs = read_all(topic)
     assert [(m.key, m.value["operation"], m.value["after"]["price"]) for m in msgs] == [
         ("products:5", "UPDATE", 1.0)]
@@ -94,7 +94,7 @@ def test_crash_between_publish_and_record_republishes_and_the_lake_is_unchanged(
     files = sorted(p.name for t in SHOP_TABLES for p in lake.files(t))
     # The restarted capture publishes the same 68 changes again.
     with cdc.SQLiteCapture(shop_db, tables=SHOP_TABLES, topic=topic, producer=producer) as again:
-        assert again.run(idle_timeout=0.3, seconds=10).published == 68
+        assert again.run(idle_timeout=0.3, timeout=10).published == 68
     msgs = read_all(topic, 136)
     assert len(msgs) == 136 and len({m.value["eventId"] for m in msgs}) == 68
     with cdc.LakeApplier(lake, topic) as applier:
@@ -129,7 +129,7 @@ def test_malformed_records_are_dead_lettered_and_the_rest_applied(tmp_path, new_
     producer.flush()
     with cdc.LakeApplier(tmp_path / "lake", topic, dead_letter_topic=dlq) as applier:
         s = applier.run(max_messages=4, timeout=30)
-    assert (s.read, s.applied, s.dead_lettered) == (4, 1, 3)
+    assert (s.seen, s.applied, s.dead_lettered) == (4, 1, 3)
     assert applier.lake.rows("products") == [{"id": 1, "price": 3}]
     reasons = [m.value["error"]["message"] for m in _dead_letters(dlq, 3)]
     assert any("not valid JSON" in r for r in reasons)
@@ -152,7 +152,7 @@ def test_a_crash_mid_batch_in_the_applier_redelivers_with_the_same_result(
         cap.install()
         touch_all(shop_db)
         random_changes(shop_db, 120, seed=8)
-        n = cap.run(idle_timeout=0.3, seconds=20).published
+        n = cap.run(idle_timeout=0.3, timeout=20).published
     group = unique("cdc-lake")
     lake = cdc.Lake(tmp_path / "lake")
     real_apply = cdc.Lake.apply
@@ -176,7 +176,7 @@ def test_a_crash_mid_batch_in_the_applier_redelivers_with_the_same_result(
         s = applier.run(max_messages=n, idle_timeout=3, timeout=60)
     # Nothing was committed: everything comes again, and the half applied before
     # the crash is recognised by position and skipped.
-    assert s.read == n and s.skipped > 0 and s.applied + s.skipped == n
+    assert s.seen == n and s.skipped > 0 and s.applied + s.skipped == n
     for t in SHOP_TABLES:
         assert _sorted(lake.rows(t)) == table_rows(shop_db, t), t
 
@@ -196,7 +196,7 @@ def test_cache_is_stale_without_the_invalidator_and_fresh_with_it(shop_db, new_t
     con.close()
     assert cache.get("products:3") == old  # stale: nothing told the cache
     assert cache.get("customers:CUST-002") == customer is not None
-    cap.run(idle_timeout=0.3, seconds=10)
+    cap.run(idle_timeout=0.3, timeout=10)
     with cdc.CacheInvalidator(cache, topic) as inv:
         s = inv.run(max_messages=2, timeout=20)
     assert s.applied == 2 and sorted(inv.dropped) == ["customers:CUST-002", "products:3"]

@@ -42,7 +42,7 @@ def test_pg_changes_reach_the_topic_with_before_and_after(pg, pg_server, new_top
         with con.transaction():
             con.execute(f"DELETE FROM {table}")
             raise RuntimeError("rolled back")
-    events = cap.run(idle_timeout=0.3, seconds=20)
+    events = cap.run(idle_timeout=0.3, timeout=20)
     assert events.published == 5
     with clients.Consumer(topic, group_id=False) as c:
         msgs = sorted(c.messages(max_messages=5, timeout=20), key=lambda m: m.value["position"])

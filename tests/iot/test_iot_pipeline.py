@@ -56,7 +56,7 @@ def test_pipeline_stores_exactly_the_valid_readings_and_dead_letters_the_rest(ad
     with Producer() as p:
         sent = iot.publish(sim, p, names["sensors"])
     with pipeline(names, unique("iot-grp")) as pipe:
-        stats = pipe.run(max_events=sent, seconds=60)
+        stats = pipe.run(max_messages=sent, timeout=60)
         assert stats.seen == sent
         assert pipe.store.keys() == set(sim.valid)
         assert stats.stored == len(sim.valid) and stats.already_stored == sim.duplicates
@@ -89,7 +89,7 @@ def test_a_crash_mid_batch_redelivers_and_the_result_is_the_same(admin, tmp_path
     # Small batches, so that some are committed before the crash hits one in the middle.
     first = pipeline(names, group, store=db, crash_after=len(sim.valid) // 2, batch_size=100)
     try:
-        first.run(max_events=sent, seconds=60)
+        first.run(max_messages=sent, timeout=60)
         raise AssertionError("the injected crash did not happen")
     except iot.InjectedCrash:
         pass
@@ -100,7 +100,7 @@ def test_a_crash_mid_batch_redelivers_and_the_result_is_the_same(admin, tmp_path
     # A new process: same group, same database. The uncommitted batch comes again.
     second = pipeline(names, group, store=db)
     try:
-        stats = second.run(seconds=60, idle_timeout=3)
+        stats = second.run(timeout=60, idle_timeout=3)
         # Exactly the uncommitted records come again; some of them were stored already.
         assert stats.seen == sent - first.stats.committed
         assert stats.already_stored > 0
@@ -121,7 +121,7 @@ def test_twin_demo_and_evaluate_run_bounded(tmp_path) -> None:
         [sys.executable, "-m", "kafkalab.iot", "demo", "--devices", "6", "--minutes", "90",
          "--topic", f"{run}-sensors", "--alerts-topic", f"{run}-alerts", "--predictions-topic",
          f"{run}-pred", "--dead-letter-topic", f"{run}-dlq", "--db", str(tmp_path / "t.duckdb"),
-         "--seconds", "60"], capture_output=True, text=True, timeout=120)
+         "--timeout", "60"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "stored readings equal the valid input: True" in out.stdout
     assert "dead-lettered" in out.stdout and "latest reading per device" in out.stdout

@@ -28,7 +28,7 @@ def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(make_conf
     producer = Producer()
     runner = ServiceRunner(PaymentService(Store(path)), producer, topics=config.topics,
                            group_prefix=config.prefix)
-    thread = threading.Thread(target=runner.run, kwargs={"duration": 30})
+    thread = threading.Thread(target=runner.run, kwargs={"timeout": 30})
     thread.start()
     try:
         assert runner.ready.wait(30)
