@@ -70,7 +70,7 @@ def bench_parser(doc: str, n: int, n_help: str | None = None) -> argparse.Argume
 class Timer:
     """``with Timer() as t: ...`` then ``t.seconds``."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         return self
 
@@ -93,7 +93,7 @@ def record(name: str, params: dict[str, Any], rows: list[dict[str, Any]],
     """Append one run to ``<results_dir>/<name>.jsonl``; return the file."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.jsonl"
-    line = {"timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    line = {"timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
                         "platform": platform.platform()},
             "params": params, "results": rows}

@@ -19,7 +19,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
-
 from kafka import KafkaProducer  # noqa: E402
 
 from kafkalab.clients import Admin, Consumer, Producer, bootstrap_servers  # noqa: E402

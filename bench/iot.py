@@ -27,9 +27,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
-
 import pandas as pd  # noqa: E402
+from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafkalab.clients import Admin, Producer, bootstrap_servers  # noqa: E402
 from kafkalab.iot import (  # noqa: E402
@@ -95,7 +94,7 @@ def pandas_in_process(payloads: list[bytes]) -> tuple[float, int]:
         df = df.dropna(subset=["deviceId", "type", "value", "unit", "timestamp"])
         numeric = df["value"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
         df = df[numeric & df["deviceId"].map(lambda v: isinstance(v, str))]
-        conv = pd.DataFrame([_LINEAR.get(k, (None, None)) for k in zip(df["type"], df["unit"])],
+        conv = pd.DataFrame([_LINEAR.get(k, (None, None)) for k in zip(df["type"], df["unit"], strict=False)],
                             columns=["factor", "offset"], index=df.index)
         df = df[conv["factor"].notna()]
         conv = conv.loc[df.index]

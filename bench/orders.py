@@ -35,9 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import bench_parser, record  # noqa: E402
-
 import httpx  # noqa: E402
+from _common import bench_parser, record  # noqa: E402
 
 from kafkalab.clients import Admin, Consumer, Producer, bootstrap_servers  # noqa: E402
 from kafkalab.orders import ApiServer, OrdersConfig, OrderSystem  # noqa: E402

@@ -71,7 +71,7 @@ def with_pandas(orders: list[dict], size_ms: int, advance_ms: int) -> dict:
                                                   offset=f"{offset}ms")])["total"]
              .agg(["count", "sum"]))
         g = g[g["count"] > 0]
-        for (k, t), row in zip(g.index, g.itertuples(index=False)):
+        for (k, t), row in zip(g.index, g.itertuples(index=False), strict=False):
             out[(k, t.value // 1_000_000)] = {"count": int(row.count), "revenue": int(row.sum)}
     return out
 

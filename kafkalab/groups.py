@@ -248,7 +248,7 @@ class Group:
         for name in alive:
             self.remove(name, timeout)
 
-    def __enter__(self) -> "Group":
+    def __enter__(self) -> Group:
         return self
 
     def __exit__(self, *exc: object) -> None:

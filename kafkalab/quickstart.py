@@ -72,7 +72,7 @@ def run(topic: str, n: int = 200, partitions: int = 3, group_id: str | None = No
         producer.flush()
     consumed = 0
     with Consumer(topic, group_id=group_id) as consumer:
-        for msg in consumer.messages(max_messages=n, timeout=timeout):
+        for _msg in consumer.messages(max_messages=n, timeout=timeout):
             consumed += 1
         consumer.commit()  # the group's bookmark: a restart continues from here
         with Admin() as admin:

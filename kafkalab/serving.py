@@ -128,7 +128,7 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
         """Start serving; return once the server accepts connections."""
         # log_config=None: uvicorn would otherwise re-run logging.config, which
         # closes every handler already installed (kafkalab.logs ships through one).
@@ -160,7 +160,7 @@ class ThreadedServer:
                 self._thread.join(timeout)
         self._server = self._thread = None
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self) -> ThreadedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -69,7 +69,7 @@ class Settings:
         return getattr(logging, self.log_level.upper())
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and check the variables; raise :class:`SettingsError` on a bad value."""
         env = os.environ if env is None else env
         return cls(

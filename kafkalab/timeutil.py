@@ -27,7 +27,7 @@ import datetime as dt
 __all__ = ["EPOCH", "parse_iso", "to_epoch_ms"]
 
 #: 1970-01-01T00:00:00Z, where epoch milliseconds count from.
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _ONE_MS = dt.timedelta(milliseconds=1)
 
@@ -75,7 +75,7 @@ def parse_iso(text: str) -> dt.datetime:
         raise ValueError(f"{text!r} is not an ISO-8601 time "
                          "(e.g. 2026-01-01T00:00:30.125Z)") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)  # the module's one rule
+        moment = moment.replace(tzinfo=dt.UTC)  # the module's one rule
     return moment
 
 
@@ -118,7 +118,7 @@ def to_epoch_ms(moment: str | dt.datetime) -> int:
         moment = parse_iso(moment)
     elif isinstance(moment, dt.datetime):
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
     else:
         raise TypeError(f"expected ISO-8601 text or a datetime; got {type(moment).__name__}")
     return (moment - EPOCH) // _ONE_MS

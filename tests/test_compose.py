@@ -136,7 +136,7 @@ def postgres_settings(service: dict[str, Any]) -> dict[str, str]:
     command = service.get("command") or []
     args = command.split() if isinstance(command, str) else [str(a) for a in command]
     settings = {}
-    for flag, value in zip(args, args[1:]):
+    for flag, value in zip(args, args[1:], strict=False):
         if flag == "-c":
             key, _, val = value.partition("=")
             settings[key] = val

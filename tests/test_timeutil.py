@@ -69,7 +69,7 @@ def test_anything_else_is_a_type_error(other):
 
 
 def test_parse_iso_is_always_aware():
-    assert timeutil.parse_iso("2026-01-01").tzinfo == dt.timezone.utc
+    assert timeutil.parse_iso("2026-01-01").tzinfo == dt.UTC
     assert timeutil.parse_iso("2026-01-01T00:00:00+02:00").utcoffset() == dt.timedelta(hours=2)
 
 

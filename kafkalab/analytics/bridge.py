@@ -17,7 +17,8 @@ shape, write it to ``shop-events``.
 {'type': 'order', 'orderId': 'ORD-1', 'customerId': 'CUST-001', 'total': 1500.0, 'timestamp': 1000}
 >>> to_shop_event({"timestamp": "2026-01-01T00:00:00.250Z", "source": "payments", "level": "ERROR",
 ...                "message": "timeout", "metadata": {"duration_ms": 3000, "userId": "U1"}})
-{'type': 'request', 'userId': 'U1', 'service': 'payments', 'responseTimeMs': 3000.0, 'status': 500, 'timestamp': 1767225600250}
+{'type': 'request', 'userId': 'U1', 'service': 'payments', 'responseTimeMs': 3000.0, 'status': 500,
+ 'timestamp': 1767225600250}
 >>> to_shop_event({"eventType": "OrderShipped", "orderId": "ORD-1", "timestamp": 5, "data": {}}) is None
 True
 """
@@ -30,8 +31,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafkalab.analytics.pipeline import EVENTS_TOPIC
-from kafkalab.clients import (Admin, Bounds, Consumer, ConsumerLoop, DeadLetterQueue, LoopStats,
-                              Message, Producer)
+from kafkalab.clients import (
+    Admin,
+    Bounds,
+    Consumer,
+    ConsumerLoop,
+    DeadLetterQueue,
+    LoopStats,
+    Message,
+    Producer,
+)
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.logs.record import level_number, timestamp_ms
 from kafkalab.settings import Settings, get_settings

@@ -111,7 +111,7 @@ class DashboardServer(ThreadedServer):
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/"
 
-    def start(self, timeout: float = 10.0) -> "DashboardServer":
+    def start(self, timeout: float = 10.0) -> DashboardServer:
         """Start serving; return once the port accepts connections."""
         super().start(timeout)
         log.info("dashboard at %s", self.url)

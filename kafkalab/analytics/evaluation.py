@@ -24,7 +24,7 @@ __all__ = ["Report", "evaluate", "roc_auc"]
 
 def roc_auc(labels: Iterable[int | bool], scores: Iterable[float]) -> float:
     """Exact ROC-AUC by ranks (the Mann-Whitney U statistic), ties averaged."""
-    pairs = sorted(zip(scores, labels), key=lambda p: p[0])
+    pairs = sorted(zip(scores, labels, strict=False), key=lambda p: p[0])
     ranks: list[float] = [0.0] * len(pairs)
     i = 0
     while i < len(pairs):
@@ -38,7 +38,7 @@ def roc_auc(labels: Iterable[int | bool], scores: Iterable[float]) -> float:
     neg = len(pairs) - pos
     if pos == 0 or neg == 0:
         raise ValueError("ROC-AUC needs both anomalies and normal points in the labels")
-    rank_sum = sum(r for r, (_, y) in zip(ranks, pairs) if y)
+    rank_sum = sum(r for r, (_, y) in zip(ranks, pairs, strict=False) if y)
     return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
 
 

@@ -61,7 +61,7 @@ class LiveChart:
             rows = self.table.rows()
             x = [r["start"] for r in rows]
             with self.figure.batch_update():
-                for trace, metric in zip(self.figure.data, self.metrics):
+                for trace, metric in zip(self.figure.data, self.metrics, strict=False):
                     trace.x = x
                     trace.y = [r.get(metric) for r in rows]
             self.redraws += 1

@@ -13,7 +13,8 @@ nested result into ``{"orders.count": ..., ...}`` for tables and detectors.
 ...           {"type": "signup", "userId": "N1"}]:
 ...     acc = agg.add(acc, e)
 >>> agg.result(acc)
-{'orders': {'count': 1, 'revenue': 10.0}, 'users': {'active': 3, 'new': 1}, 'performance': {'avgResponseTime': 200.0, 'errorRate': 0.5}}
+{'orders': {'count': 1, 'revenue': 10.0}, 'users': {'active': 3, 'new': 1}, 'performance':
+ {'avgResponseTime': 200.0, 'errorRate': 0.5}}
 >>> flatten(agg.result(acc))["performance.errorRate"]
 0.5
 """

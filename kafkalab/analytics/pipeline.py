@@ -141,7 +141,7 @@ class ShopAnalytics:
         """Process in this thread; ``bounds`` go to :meth:`Processor.run` (always pass one)."""
         return self.processor.run(**bounds)
 
-    def start(self, **bounds: Any) -> "ShopAnalytics":
+    def start(self, **bounds: Any) -> ShopAnalytics:
         """Process in a background thread (for notebooks and the web dashboard)."""
 
         def target() -> None:
@@ -178,7 +178,7 @@ class ShopAnalytics:
         self.processor.close()
         self._publisher = None
 
-    def __enter__(self) -> "ShopAnalytics":
+    def __enter__(self) -> ShopAnalytics:
         return self
 
     def __exit__(self, *exc: object) -> None:

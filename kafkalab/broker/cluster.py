@@ -142,7 +142,7 @@ def _refresh(info: ClusterInfo) -> ClusterInfo:
                                                                         started_at=None)
                   for n in info.nodes)
     if nodes != info.nodes:
-        for old, new in zip(info.nodes, nodes):
+        for old, new in zip(info.nodes, nodes, strict=False):
             if old.pid is not None and new.pid is None:
                 log.warning("Kafka node %d (pid %s) is no longer running; its log: %s",
                             old.id, old.pid, info.log(old.id))

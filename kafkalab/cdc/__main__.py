@@ -47,7 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace, work: Path) -> int:
     from kafkalab.cdc.cache import CacheInvalidator, ReadThroughCache, sqlite_row_loader
     from kafkalab.cdc.lake import LakeApplier
-    from kafkalab.cdc.shop import SHOP_TABLES, create_shop, random_changes, table_rows
+    from kafkalab.cdc.shop import SHOP_TABLES, create_shop
     from kafkalab.cdc.sqlite import SQLiteCapture
     from kafkalab.clients import Admin
 
@@ -108,7 +108,8 @@ def _run_demo(args: argparse.Namespace, db: Path, lake_dir: Path, capture, appli
     print(f"lake {lake_dir}: applied {lake_stats.applied}, skipped {lake_stats.skipped}, "
           f"dead-lettered {lake_stats.dead_lettered}")
     print(f"cache: {cache.hits} hits, {cache.misses} misses, {cache.invalidations} "
-          f"invalidations; {fresh} of {len(warm)} warmed keys fresh after invalidation")
+          f"invalidations from {inv_stats.seen} change events; {fresh} of {len(warm)} warmed "
+          "keys fresh after invalidation")
     ok = True
     for table in SHOP_TABLES:
         lake_rows, db_rows = _sorted(applier.lake.rows(table)), table_rows(db, table)

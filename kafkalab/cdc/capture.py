@@ -139,7 +139,7 @@ class Capture:
             self.producer = None
             self._own_producer = False
 
-    def __enter__(self) -> "Capture":
+    def __enter__(self) -> Capture:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -114,7 +114,7 @@ class ChangeConsumer:
             self._dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
         return self._dlq
 
-    def ready(self, timeout: float = 30.0) -> "ChangeConsumer":
+    def ready(self, timeout: float = 30.0) -> ChangeConsumer:
         """Connect now (and join the group), so a bounded run times only the work."""
         # Also without a group: the position of a consumer that reads only new
         # records (from_beginning=False) is the end *when it is looked up*,
@@ -176,7 +176,7 @@ class ChangeConsumer:
             self._producer = None
             self._dlq = None
 
-    def __enter__(self) -> "ChangeConsumer":
+    def __enter__(self) -> ChangeConsumer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -150,18 +150,18 @@ class ChangeEvent:
     # -- constructors ------------------------------------------------------
 
     @classmethod
-    def insert(cls, table: str, after: dict[str, Any], **kw: Any) -> "ChangeEvent":
+    def insert(cls, table: str, after: dict[str, Any], **kw: Any) -> ChangeEvent:
         """An INSERT: ``before`` is ``None``."""
         return cls("INSERT", table, None, after, **kw)
 
     @classmethod
     def update(cls, table: str, before: dict[str, Any], after: dict[str, Any],
-               **kw: Any) -> "ChangeEvent":
+               **kw: Any) -> ChangeEvent:
         """An UPDATE: both images."""
         return cls("UPDATE", table, before, after, **kw)
 
     @classmethod
-    def delete(cls, table: str, before: dict[str, Any], **kw: Any) -> "ChangeEvent":
+    def delete(cls, table: str, before: dict[str, Any], **kw: Any) -> ChangeEvent:
         """A DELETE: ``after`` is ``None``."""
         return cls("DELETE", table, before, None, **kw)
 
@@ -191,7 +191,7 @@ class ChangeEvent:
                 "position": self.position, "source": self.source, "eventId": self.eventId}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ChangeEvent":
+    def from_dict(cls, data: Any) -> ChangeEvent:
         """Parse a published body; a malformed one raises ``ValueError`` naming the field.
 
         ``data`` may also be the JSON text or bytes.

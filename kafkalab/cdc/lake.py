@@ -235,7 +235,7 @@ class Lake:
         try:
             cur = con.execute(f"SELECT * FROM ({self.current_sql(table)}) ORDER BY ALL")
             names = [d[0] for d in cur.description]
-            out = [dict(zip(names, r)) for r in cur.fetchall()]
+            out = [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
         finally:
             con.close()
         return out

@@ -120,7 +120,7 @@ class PGServer:
                                       f"{(out.stderr or out.stdout).strip()[-1500:]}")
         return out.stdout
 
-    def start(self) -> "PGServer":
+    def start(self) -> PGServer:
         problem = unavailable()
         if problem:
             raise PostgresUnavailable(problem)
@@ -177,7 +177,7 @@ class PGServer:
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
 
-    def __enter__(self) -> "PGServer":
+    def __enter__(self) -> PGServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -87,7 +87,7 @@ class Admin:
             self._raw.close()
             self._raw = None
 
-    def __enter__(self) -> "Admin":
+    def __enter__(self) -> Admin:
         return self
 
     def __exit__(self, *exc: object) -> None:

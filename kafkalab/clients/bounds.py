@@ -55,13 +55,13 @@ class Bounds:
         return not (self.max_messages is None and self.timeout is None
                     and self.idle_timeout is None)
 
-    def require(self, what: str = "run()") -> "Bounds":
+    def require(self, what: str = "run()") -> Bounds:
         """Self, or ``ValueError`` when unbounded (for runs that must end by themselves)."""
         if not self.bounded:
             raise ValueError(f"{what} needs a bound: max_messages=, timeout= or idle_timeout=")
         return self
 
-    def start(self, clock: Callable[[], float] = time.monotonic) -> "RunClock":
+    def start(self, clock: Callable[[], float] = time.monotonic) -> RunClock:
         """Start measuring one run against these bounds."""
         return RunClock(self, clock)
 
@@ -79,7 +79,7 @@ class Bounds:
                             help="stop after this many seconds with nothing to do")
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Bounds":
+    def from_args(cls, args: argparse.Namespace) -> Bounds:
         """The bounds given on a command line made with :meth:`add_arguments`."""
         return cls(max_messages=args.max_messages, timeout=args.timeout,
                    idle_timeout=args.idle_timeout)

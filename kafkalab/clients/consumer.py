@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class _Listener(ConsumerRebalanceListener):
-    def __init__(self, owner: "Consumer") -> None:
+    def __init__(self, owner: Consumer) -> None:
         self.owner = owner
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
@@ -344,7 +344,7 @@ class Consumer:
             self._admin.close()
             self._admin = None
 
-    def __enter__(self) -> "Consumer":
+    def __enter__(self) -> Consumer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -55,7 +55,7 @@ def dead_letter_record(message: Message, error: BaseException | str, *, stage: s
         "originalKey": key,
         "encoding": encoding,
         "error": {"type": err_type, "message": str(error), "stage": stage, "attempts": attempts},
-        "timestamp": dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc).isoformat(),
+        "timestamp": dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).isoformat(),
         "source": {"topic": message.topic, "partition": message.partition,
                    "offset": message.offset, "timestamp_ms": message.timestamp_ms},
     }

@@ -92,7 +92,7 @@ class Batch(Sequence[Message]):
     any the loop dead-lettered because they did not decode.
     """
 
-    def __init__(self, loop: "ConsumerLoop", messages: list[Message],
+    def __init__(self, loop: ConsumerLoop, messages: list[Message],
                  polled: list[Message]) -> None:
         self.loop = loop
         self.messages = messages

@@ -147,7 +147,7 @@ class Producer:
             except KafkaTimeoutError:
                 log.warning("the producer's sender did not stop; abandoning it")
 
-    def __enter__(self) -> "Producer":
+    def __enter__(self) -> Producer:
         return self
 
     def __exit__(self, *exc: object) -> None:

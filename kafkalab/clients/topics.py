@@ -10,13 +10,15 @@ is wrong and what is expected, before anything is created.
 >>> check_topic_name("my topic")
 Traceback (most recent call last):
 ...
-kafkalab.clients.topics.TopicSpecError: topic name 'my topic': only letters, digits, '.', '_' and '-' are allowed (' ' is not)
+kafkalab.clients.topics.TopicSpecError: topic name 'my topic': only letters, digits, '.', '_' and
+ '-' are allowed (' ' is not)
 >>> check_topic_configs({"retention.ms": "60000", "cleanup.policy": "compact,delete"})
 {'retention.ms': '60000', 'cleanup.policy': 'compact,delete'}
 >>> check_topic_configs({"retention.ms": "banana"})
 Traceback (most recent call last):
 ...
-kafkalab.clients.topics.TopicSpecError: topic config retention.ms=banana: expected a whole number >= -1 (milliseconds; -1 keeps records for ever)
+kafkalab.clients.topics.TopicSpecError: topic config retention.ms=banana: expected a whole number
+ >= -1 (milliseconds; -1 keeps records for ever)
 """
 
 from __future__ import annotations

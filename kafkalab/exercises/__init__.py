@@ -93,7 +93,7 @@ class Result:
     def __repr__(self) -> str:
         return str(self)
 
-    def done(self) -> "Result":
+    def done(self) -> Result:
         """Finish: in strict mode (the test suite) a failure raises :class:`ExerciseFailed`."""
         if not self.passed and os.environ.get("KAFKALAB_STRICT_CHECKS") == "1":
             raise ExerciseFailed(str(self))

@@ -367,7 +367,7 @@ def evaluate(readings: Iterable[Reading], predictor: MaintenancePredictor | None
         if r.status == "failed":
             f = r.timestamp_ms
 
-            def first(times: list[int]) -> float | None:
+            def first(times: list[int], f: int = f) -> float | None:
                 inside = [t for t in times if f - horizon <= t <= f]
                 return round((f - min(inside)) / _MINUTE, 1) if inside else None
 

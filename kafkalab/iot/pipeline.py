@@ -31,8 +31,18 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
-from kafkalab.clients import (DEAD_LETTER_TOPIC, Admin, Batch, Bounds, Consumer, ConsumerLoop,
-                              DeadLetterQueue, LoopStats, Message, Producer)
+from kafkalab.clients import (
+    DEAD_LETTER_TOPIC,
+    Admin,
+    Batch,
+    Bounds,
+    Consumer,
+    ConsumerLoop,
+    DeadLetterQueue,
+    LoopStats,
+    Message,
+    Producer,
+)
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, MaintenancePredictor, Prediction
@@ -325,7 +335,7 @@ class IoTPipeline:
         if close_store:
             self.store.close()
 
-    def __enter__(self) -> "IoTPipeline":
+    def __enter__(self) -> IoTPipeline:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -126,7 +126,7 @@ class TimeSeriesStore:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "TimeSeriesStore":
+    def __enter__(self) -> TimeSeriesStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -81,7 +81,7 @@ class AlertEngine:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path, *,
-                    notifiers: Iterable[Notifier] = ()) -> "AlertEngine":
+                    notifiers: Iterable[Notifier] = ()) -> AlertEngine:
         """Rules and ``cooldown_s`` from a dict, YAML text or a YAML file.
 
         >>> engine = AlertEngine.from_config({"cooldown_s": 60, "rules": [

@@ -287,7 +287,7 @@ class LogAggregator:
         self._alerts_out = None
         self._loop = None
 
-    def __enter__(self) -> "LogAggregator":
+    def __enter__(self) -> LogAggregator:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -70,7 +70,8 @@ def normalise_level(level: str | int) -> str:
     >>> normalise_level("loud")
     Traceback (most recent call last):
     ...
-    kafkalab.logs.record.InvalidLogRecord: unknown level 'loud'; expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (or WARN, FATAL)
+    kafkalab.logs.record.InvalidLogRecord: unknown level 'loud'; expected one of DEBUG, INFO,
+     WARNING, ERROR, CRITICAL (or WARN, FATAL)
     """
     if isinstance(level, int) and not isinstance(level, bool):
         # Custom numeric levels round down to the nearest named one.
@@ -97,7 +98,7 @@ def to_iso(ms: int) -> str:
     >>> to_iso(0)
     '1970-01-01T00:00:00.000Z'
     """
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 

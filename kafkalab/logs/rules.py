@@ -362,7 +362,8 @@ def rules_from_config(config: Mapping[str, Any] | Iterable[Mapping[str, Any]] | 
     >>> rules_from_config([{"name": "x", "type": "burst", "cuont": 5}])
     Traceback (most recent call last):
     ...
-    ValueError: rule 'x' (burst): unknown field(s) cuont; burst rules take count, level, name, pattern, services, severity, within_s
+    ValueError: rule 'x' (burst): unknown field(s) cuont; burst rules take count, level, name,
+     pattern, services, severity, within_s
     """
     config = _load(config)
     items = config.get("rules", []) if isinstance(config, Mapping) else config

@@ -52,11 +52,11 @@ from kafkalab.clients import (
 )
 from kafkalab.clients.connection import BOOTSTRAP_TIMEOUT_MS
 from kafkalab.groups import Group
+from kafkalab.net import free_port
 from kafkalab.ops.health import health
 from kafkalab.ops.lag import LagMonitor
 from kafkalab.ops.metrics import Registry, instrument
 from kafkalab.ops.rules import AlertManager, BrokerUnreachable, LagAbove
-from kafkalab.net import free_port
 from kafkalab.settings import Settings, get_settings
 
 __all__ = [

@@ -77,7 +77,7 @@ class Sampler:
             self.samples += 1
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._thread = threading.Thread(target=self._run, name="kafkalab-sampler", daemon=True)
         self._thread.start()
         return self
@@ -96,7 +96,7 @@ class Sampler:
         self._stop.set()
         self.join(timeout)
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

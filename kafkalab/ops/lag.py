@@ -188,7 +188,7 @@ class LagMonitor:
             self._admin.close()
             self._admin = None
 
-    def __enter__(self) -> "LagMonitor":
+    def __enter__(self) -> LagMonitor:
         return self
 
     def __exit__(self, *exc: object) -> None:

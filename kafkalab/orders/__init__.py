@@ -21,7 +21,7 @@ from kafkalab.orders.server import ApiServer, rebuild_read_model, up
 from kafkalab.orders.service import Service, UnexpectedEvent
 from kafkalab.orders.shipping import ShippingService
 from kafkalab.orders.store import Store
-from kafkalab.orders.system import OrderSystem, OrdersConfig, place_order
+from kafkalab.orders.system import OrdersConfig, OrderSystem, place_order
 
 __all__ = [
     "ApiServer",

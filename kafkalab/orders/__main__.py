@@ -20,7 +20,7 @@ import time
 from kafkalab import configure_logging
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.faults import Faults
-from kafkalab.orders.system import SERVICES, OrderSystem, OrdersConfig
+from kafkalab.orders.system import SERVICES, OrdersConfig, OrderSystem
 
 
 def _parser() -> argparse.ArgumentParser:

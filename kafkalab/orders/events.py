@@ -185,7 +185,7 @@ class Event:
                 "causationId": self.causation_id, "data": self.data}
 
     @classmethod
-    def from_dict(cls, value: Any) -> "Event":
+    def from_dict(cls, value: Any) -> Event:
         """Check and parse an envelope; raise :class:`InvalidEvent` saying what is wrong."""
         if not isinstance(value, dict):
             raise InvalidEvent(f"expected a JSON object envelope, got {type(value).__name__}")
@@ -233,7 +233,7 @@ def derived_id(cause: str, event_type: str) -> str:
 
 
 def new_event(event_type: str, order_id: str, data: dict[str, Any], *, source: str,
-              cause: "Event | str | None" = None, now_ms: int | None = None,
+              cause: Event | str | None = None, now_ms: int | None = None,
               event_id: str | None = None) -> Event:
     """Build a checked event. With a ``cause``, the id is derived from it
     (deterministic); otherwise it is random unless ``event_id`` is given."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 
 from kafkalab.orders.events import Event
-from kafkalab.orders.faults import Faults
 from kafkalab.orders.service import Service, UnexpectedEvent
 
 __all__ = ["PaymentService"]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kafkalab.orders.eventsourcing import apply, rebuild
 from kafkalab.orders.events import EVENT_TOPICS, Event, Topics
+from kafkalab.orders.eventsourcing import apply, rebuild
 from kafkalab.orders.service import Service
 from kafkalab.orders.store import Store
 

@@ -11,8 +11,8 @@ import signal
 import threading
 from typing import Any
 
-from kafkalab.orders.system import OrderSystem, OrdersConfig
 from kafkalab.net import free_port
+from kafkalab.orders.system import OrdersConfig, OrderSystem
 from kafkalab.serving import ThreadedServer
 
 __all__ = ["ApiServer", "rebuild_read_model", "up"]
@@ -30,7 +30,7 @@ class ApiServer(ThreadedServer):
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None) -> None:
         super().__init__(app, host=host, port=port or free_port(), name="orders-api")
 
-    def start(self, timeout: float = 10.0) -> "ApiServer":
+    def start(self, timeout: float = 10.0) -> ApiServer:
         super().start(timeout)
         log.info("API listening on %s (docs at %s/docs)", self.url, self.url)
         return self

@@ -85,7 +85,7 @@ class Store:
         self._depth = 0
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Store"]:
+    def transaction(self) -> Iterator[Store]:
         """All writes inside commit together, or roll back on an exception."""
         with self._lock:
             if self._depth:  # nested: part of the outer transaction

@@ -168,7 +168,7 @@ class OrderSystem:
             self._producer = Producer(self.config.settings, linger_ms=2)
         return self._producer
 
-    def start(self, services: Iterable[str] = tuple(SERVICES), *, wait: float | None = 60.0) -> "OrderSystem":
+    def start(self, services: Iterable[str] = tuple(SERVICES), *, wait: float | None = 60.0) -> OrderSystem:
         """Create the topics, start each service in a thread, wait until all have partitions."""
         self.config.ensure_topics()
         for name in services:
@@ -251,7 +251,7 @@ class OrderSystem:
             self._reader.close()
             self._reader = None
 
-    def __enter__(self) -> "OrderSystem":
+    def __enter__(self) -> OrderSystem:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -85,7 +85,7 @@ class SagaState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SagaState":
+    def from_dict(cls, d: dict[str, Any]) -> SagaState:
         return cls(**d)
 
     def note(self, now_ms: int, text: str) -> None:

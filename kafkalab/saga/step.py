@@ -50,11 +50,11 @@ class SagaStep:
     compensated: tuple[str, ...] = ()
     timeout_s: float | None = None
 
-    def execute(self, saga: "SagaState") -> Action:
+    def execute(self, saga: SagaState) -> Action:
         """The command that performs this step."""
         raise NotImplementedError(f"{type(self).__name__}.execute")
 
-    def compensate(self, saga: "SagaState") -> Action | None:
+    def compensate(self, saga: SagaState) -> Action | None:
         """The command that undoes this step; ``None`` if nothing needs undoing.
 
         It must be safe even if ``execute`` never took effect: a step that
@@ -62,12 +62,12 @@ class SagaStep:
         """
         return None
 
-    def confirm(self, saga: "SagaState") -> Action | None:
+    def confirm(self, saga: SagaState) -> Action | None:
         """Optional: a command sent once the whole saga has succeeded
         (e.g. capture a payment that was only held)."""
         return None
 
-    def on_success(self, saga: "SagaState", reply: dict[str, Any]) -> None:
+    def on_success(self, saga: SagaState, reply: dict[str, Any]) -> None:
         """Keep what later steps need from the success reply (default: all of it)."""
         saga.data[self.name] = reply
 

@@ -26,8 +26,17 @@ from typing import Any
 
 from kafka.structs import TopicPartition
 
-from kafkalab.clients import (Admin, Batch, Bounds, Consumer, ConsumerLoop, DeadLetterQueue,
-                              LoopStats, Message, Producer)
+from kafkalab.clients import (
+    Admin,
+    Batch,
+    Bounds,
+    Consumer,
+    ConsumerLoop,
+    DeadLetterQueue,
+    LoopStats,
+    Message,
+    Producer,
+)
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams.checkpoint import Changelog
@@ -83,7 +92,7 @@ class Processor:
 
     def __init__(self, table: WindowedTable, *, application_id: str,
                  settings: Settings | None = None, dead_letter_topic: str = DEAD_LETTER_TOPIC,
-                 on_record: Callable[["Processor", Message], Any] | None = None,
+                 on_record: Callable[[Processor, Message], Any] | None = None,
                  batch_size: int = 500) -> None:
         self.table = table
         self.application_id = application_id
@@ -326,7 +335,7 @@ class Processor:
             self._producer.close()
             self._producer = None
 
-    def __enter__(self) -> "Processor":
+    def __enter__(self) -> Processor:
         return self
 
     def __exit__(self, *exc: object) -> None:

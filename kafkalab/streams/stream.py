@@ -71,30 +71,30 @@ class Stream:
     steps: tuple[Step, ...] = ()
     rekeyed: bool = False  # a map or flat_map may have changed the keys
 
-    def _with(self, step: Step, rekeyed: bool = False) -> "Stream":
+    def _with(self, step: Step, rekeyed: bool = False) -> Stream:
         return replace(self, steps=(*self.steps, step), rekeyed=self.rekeyed or rekeyed)
 
-    def filter(self, predicate: Callable[[Any, Any], bool]) -> "Stream":
+    def filter(self, predicate: Callable[[Any, Any], bool]) -> Stream:
         """Keep the records for which ``predicate(key, value)`` is true."""
         return self._with(Step("filter", predicate))
 
-    def map(self, fn: Callable[[Any, Any], tuple[Any, Any]]) -> "Stream":
+    def map(self, fn: Callable[[Any, Any], tuple[Any, Any]]) -> Stream:
         """Replace each record by ``fn(key, value) -> (new_key, new_value)``."""
         return self._with(Step("map", fn), rekeyed=True)
 
-    def map_values(self, fn: Callable[[Any], Any]) -> "Stream":
+    def map_values(self, fn: Callable[[Any], Any]) -> Stream:
         """Replace each value by ``fn(value)``; the key stays."""
         return self._with(Step("map_values", fn))
 
-    def flat_map(self, fn: Callable[[Any, Any], Iterable[tuple[Any, Any]]]) -> "Stream":
+    def flat_map(self, fn: Callable[[Any, Any], Iterable[tuple[Any, Any]]]) -> Stream:
         """Replace each record by zero or more ``(key, value)`` pairs."""
         return self._with(Step("flat_map", fn), rekeyed=True)
 
-    def peek(self, fn: Callable[[Any, Any], Any]) -> "Stream":
+    def peek(self, fn: Callable[[Any, Any], Any]) -> Stream:
         """Call ``fn(key, value)`` for its side effect (logging, a counter); records pass."""
         return self._with(Step("peek", fn))
 
-    def group_by_key(self) -> "GroupedStream":
+    def group_by_key(self) -> GroupedStream:
         """Group by the record key.
 
         No repartitioning is needed when the keys are the ones the records were
@@ -103,7 +103,7 @@ class Stream:
         """
         return GroupedStream(self, _same_key if self.rekeyed else None)
 
-    def group_by(self, key_fn: Callable[[Any, Any], Any]) -> "GroupedStream":
+    def group_by(self, key_fn: Callable[[Any, Any], Any]) -> GroupedStream:
         """Group by a new key ``key_fn(key, value)``.
 
         Records of one new key may sit on different partitions, so the
@@ -126,7 +126,7 @@ class GroupedStream:
 
     def window(self, spec: WindowSpec | Session, *, grace_ms: int = 0,
                emit: EmitMode = "update",
-               time: str | Callable[[Any], Any] | None = None) -> "WindowedStream":
+               time: str | Callable[[Any], Any] | None = None) -> WindowedStream:
         """Cut the grouped stream into windows.
 
         Parameters
@@ -154,15 +154,15 @@ class WindowedStream:
     emit: EmitMode
     time: str | Callable[[Any], Any] | None
 
-    def aggregate(self, aggregator: Aggregator) -> "WindowedTable":
+    def aggregate(self, aggregator: Aggregator) -> WindowedTable:
         """Fold each window's records with an aggregator (``initialize / add / result``)."""
         return WindowedTable(self, aggregator)
 
-    def count(self) -> "WindowedTable":
+    def count(self) -> WindowedTable:
         """Records per key and window."""
         return self.aggregate(Count())
 
-    def reduce(self, fn: Callable[[Any, Any], Any]) -> "WindowedTable":
+    def reduce(self, fn: Callable[[Any, Any], Any]) -> WindowedTable:
         """Combine the values of a window pairwise with ``fn(a, b)``."""
         return self.aggregate(Reduce(fn))
 
@@ -209,15 +209,15 @@ class WindowedTable:
         """True when records must be re-keyed through a repartition topic."""
         return self.windowed.grouped.key_fn is not None
 
-    def to(self, topic: str) -> "WindowedTable":
+    def to(self, topic: str) -> WindowedTable:
         """Also write every emitted result to ``topic`` (JSON, keyed by the group key)."""
         return replace(self, sinks=(*self.sinks, topic))
 
-    def foreach(self, fn: Callable[[WindowResult], Any]) -> "WindowedTable":
+    def foreach(self, fn: Callable[[WindowResult], Any]) -> WindowedTable:
         """Also call ``fn(result)`` for every emitted :class:`~kafkalab.windows.WindowResult`."""
         return replace(self, sinks=(*self.sinks, fn))
 
-    def late_to(self, sink: Sink) -> "WindowedTable":
+    def late_to(self, sink: Sink) -> WindowedTable:
         """Send late records to a topic or a callback (instead of ``<app>-late``)."""
         return replace(self, late_sinks=(*self.late_sinks, sink))
 

@@ -36,7 +36,8 @@ quiet one's records late.
 >>> agg.process("shop", {"n": 3}, 71_000)           # 71 s >= 60 s + 10 s: closes
 [WindowResult(key='shop', window=Window(start_ms=0, end_ms=60000), value=1, final=True)]
 >>> agg.process("shop", {"n": 4}, 30_000)           # too late for [0, 60 s)
-[LateRecord(key='shop', value={'n': 4}, timestamp_ms=30000, stream_time_ms=71000, windows=(Window(start_ms=0, end_ms=60000),))]
+[LateRecord(key='shop', value={'n': 4}, timestamp_ms=30000, stream_time_ms=71000,
+ windows=(Window(start_ms=0, end_ms=60000),))]
 >>> agg.late_count
 1
 """

@@ -27,7 +27,7 @@ def iso(ms: int) -> str:
     >>> iso(1_700_000_000_000)
     '2023-11-14T22:13:20Z'
     """
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + (
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
         f".{ms % 1000:03d}Z" if ms % 1000 else "Z")
 
 

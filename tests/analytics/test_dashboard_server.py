@@ -23,7 +23,7 @@ def test_vanished_and_stalled_clients_do_not_hold_back_a_live_one():
     update(table, 0, 1)
     with DashboardServer(table, hub) as server:
         ws_url = server.url.replace("http", "ws") + "ws/metrics"
-        with connect(ws_url) as live, connect(ws_url) as stalled:
+        with connect(ws_url) as live, connect(ws_url) as _stalled:
             assert json.loads(live.recv(timeout=5))["type"] == "snapshot"
             vanished = connect(ws_url).__enter__()
             vanished.recv(timeout=5)         # its snapshot: the server has registered it

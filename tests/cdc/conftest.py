@@ -17,7 +17,7 @@ class DoneFuture:
     def __init__(self, offset: int) -> None:
         self.offset = offset
 
-    def get(self, timeout: float | None = None) -> "DoneFuture":
+    def get(self, timeout: float | None = None) -> DoneFuture:
         return self
 
 

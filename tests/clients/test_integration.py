@@ -279,7 +279,7 @@ def test_one_producer_shared_by_threads_from_its_first_send(new_topic, monkeypat
         shared = Producer()
         start = threading.Barrier(8)
 
-        def send_some(t: int) -> None:
+        def send_some(t: int, start=start, shared=shared, attempt=attempt) -> None:
             try:
                 start.wait()
                 time.sleep(0.01 * t)  # arrive while another thread creates the producer

@@ -63,7 +63,7 @@ def test_pipeline_stores_exactly_the_valid_readings_and_dead_letters_the_rest(ad
         assert stats.dead_lettered == len(sim.malformed)
         # Normalised: one unit per type in the store, whatever the devices sent.
         df = pipe.store.frame()
-        assert set(zip(df["type"], df["unit"])) <= set(iot.CANONICAL_UNITS.items())
+        assert set(zip(df["type"], df["unit"], strict=False)) <= set(iot.CANONICAL_UNITS.items())
         alerts, predictions = list(pipe.alerts), list(pipe.predictions)
         assert alerts and predictions  # else the checks of their topics below prove nothing
     dead = read_all(names["dlq"], len(sim.malformed))

@@ -9,7 +9,6 @@ same port, with its data kept.
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import threading
 import time

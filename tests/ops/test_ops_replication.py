@@ -20,11 +20,11 @@ from kafkalab.ops.replication import (
 # What `kafka-topics --describe` printed on the three-node cluster with node 3 down (4.4.0).
 DESCRIBE = """\
 Topic: lab\tTopicId: mjOd9iv7RZi5WAWQYFxCBw\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: min.insync.replicas=2
-\tTopic: lab\tPartition: 0\tLeader: 2\tReplicas: 3,1,2\tIsr: 2,1\tElr: \tLastKnownElr: 
-\tTopic: lab\tPartition: 1\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2\tElr: \tLastKnownElr: 
-\tTopic: lab\tPartition: 2\tLeader: none\tReplicas: 2,3,1\tIsr: \tElr: \tLastKnownElr: 
-Topic: other\tTopicId: x\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: 
-\tTopic: other\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: 
+\tTopic: lab\tPartition: 0\tLeader: 2\tReplicas: 3,1,2\tIsr: 2,1\tElr: \tLastKnownElr:\x20
+\tTopic: lab\tPartition: 1\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2\tElr: \tLastKnownElr:\x20
+\tTopic: lab\tPartition: 2\tLeader: none\tReplicas: 2,3,1\tIsr: \tElr: \tLastKnownElr:\x20
+Topic: other\tTopicId: x\tPartitionCount: 1\tReplicationFactor: 1\tConfigs:\x20
+\tTopic: other\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr:\x20
 """
 
 

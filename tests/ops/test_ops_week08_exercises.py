@@ -173,9 +173,9 @@ def test_capacity_plan_rejects_wrong_answers_with_a_reason(answer, says):
 # and what kafka-python's describe_topics answered at the same moment.
 DESCRIBED = """\
 Topic: isr\tTopicId: i2Ca4JDBRK6_qSfqeUtH3w\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: min.insync.replicas=2
-\tTopic: isr\tPartition: 0\tLeader: 2\tReplicas: 1,2,3\tIsr: 2,3\tElr: \tLastKnownElr: 
-\tTopic: isr\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 3,2\tElr: \tLastKnownElr: 
-\tTopic: isr\tPartition: 2\tLeader: 3\tReplicas: 3,1,2\tIsr: 2,3\tElr: \tLastKnownElr: 
+\tTopic: isr\tPartition: 0\tLeader: 2\tReplicas: 1,2,3\tIsr: 2,3\tElr: \tLastKnownElr:\x20
+\tTopic: isr\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 3,2\tElr: \tLastKnownElr:\x20
+\tTopic: isr\tPartition: 2\tLeader: 3\tReplicas: 3,1,2\tIsr: 2,3\tElr: \tLastKnownElr:\x20
 """
 PARTITIONS = [
     {"error_code": 0, "partition_index": 0, "leader_id": 2, "leader_epoch": 1,

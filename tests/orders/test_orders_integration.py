@@ -20,10 +20,10 @@ from kafkalab.orders import (
     ApiServer,
     Faults,
     OrderProjection,
+    invariants,
     poison_record,
     rebuild_read_model,
 )
-from kafkalab.orders import invariants
 from kafkalab.orders.api import create_app
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.reader import read_topic

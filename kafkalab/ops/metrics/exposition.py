@@ -89,7 +89,7 @@ def render(series: Iterable[Series], histograms: Iterable[Histogram]) -> str:
     for h in histograms:
         name = prometheus_name(h.name)
         lines = blocks.setdefault(name, ("summary", []))[1]
-        for q, v in zip(QUANTILES, h.summary().values()):
+        for q, v in zip(QUANTILES, h.summary().values(), strict=False):
             lines.append(f"{name}{_label_text(h.labels + (('quantile', q),))} {_number(v)}")
         lines.append(f"{name}_sum{_label_text(h.labels)} {_number(h.sum)}")
         lines.append(f"{name}_count{_label_text(h.labels)} {h.count}")
