@@ -135,8 +135,8 @@ class ThreadedServer:
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
                                 lifespan="off", log_config=None, **self._config)
         self._server = uvicorn.Server(config)
-        # Signal handlers belong to the main thread's program, not to this server.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # Signal handlers belong to the main thread's program, not to this server:
+        # uvicorn (0.29+) installs them only when it runs in the main thread.
         self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -293,7 +293,7 @@ def _ready(info: ClusterInfo, timeout: float) -> None:
     last = "no answer yet"
     while True:
         for n in info.nodes:
-            if n.running and not pid_alive(n.pid):
+            if n.pid is not None and not pid_alive(n.pid):
                 d = _node_dir(info, n.id)
                 raise BrokerError(
                     f"Kafka node {n.id} exited while starting; last lines of {d / 'server.log'}:\n"
@@ -401,27 +401,27 @@ def stop_timeout(info: ClusterInfo, timeout: float = STOP_TIMEOUT) -> float:
 def _stop_nodes(info: ClusterInfo, node_ids: list[int], timeout: float = STOP_TIMEOUT) -> ClusterInfo:
     """SIGTERM the given nodes, wait for them (SIGKILL after ``timeout``), record it."""
     folder = Path(info.folder)
-    targets = [n for n in info.nodes if n.id in node_ids and n.pid is not None]
+    targets = [(n, n.pid) for n in info.nodes if n.id in node_ids and n.pid is not None]
     # A node shuts down cleanly by asking the controller quorum to move its
     # partitions away. With fewer than a majority of the nodes running there is
     # no quorum to ask, and it would wait for ever: give it a few seconds, then
     # kill it (its logs are recovered at the next start, as after a crash).
     timeout = stop_timeout(info, timeout)
-    for n in targets:
-        if _ours(n.pid, folder):
+    for _, pid in targets:
+        if _ours(pid, folder):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(n.pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    for n in targets:
-        while pid_alive(n.pid) and _ours(n.pid, folder):
+    for n, pid in targets:
+        while pid_alive(pid) and _ours(pid, folder):
             if time.monotonic() > deadline:
                 log.warning("Kafka node %d (pid %s) did not stop within %.0f s; killing it "
                             "(with no controller quorum it cannot stop cleanly)"
                             if timeout == NO_QUORUM_STOP_TIMEOUT else
                             "Kafka node %d (pid %s) did not stop within %.0f s; killing it",
-                            n.id, n.pid, timeout)
+                            n.id, pid, timeout)
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(n.pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
                 deadline = time.monotonic() + 5
             time.sleep(0.05)
     info = replace(info, nodes=tuple(replace(n, pid=None, started_at=None) if n.id in node_ids

@@ -81,7 +81,8 @@ def parse_lock(text: str) -> list[Jar]:
         if (not m or not re.fullmatch(r"[0-9a-f]{64}", parts[1]) or not parts[2].isdigit()):
             raise BrokerError(f"{lock_file()} line {n} is not 'group:artifact:version<TAB>sha256"
                               f"<TAB>bytes': {line!r}")
-        jars.append(Jar(*m.groups(), sha256=parts[1], size=int(parts[2])))
+        group, artifact, version = m.groups()
+        jars.append(Jar(group, artifact, version, sha256=parts[1], size=int(parts[2])))
     return jars
 
 
