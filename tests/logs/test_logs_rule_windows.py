@@ -43,10 +43,10 @@ def test_a_rule_restored_from_its_snapshot_raises_the_same_alerts(make) -> None:
                                              ErrorBurst("api", start_s=250, duration_s=40)])]
 
     def run(rule, recs):
-        return [a.to_dict() for a in map(rule.evaluate, recs) if a is not None]
+        return [a.to_record() for a in map(rule.evaluate, recs) if a is not None]
 
     whole = make()
-    expected = run(whole, records) + [a.to_dict() for a in whole.flush()]
+    expected = run(whole, records) + [a.to_record() for a in whole.flush()]
     assert len(expected) >= 2
     cut = next(i for i, r in enumerate(records)              # mid-burst, windows half counted
                if r["service"] == "payments" and r["timestamp"] >= "2026-01-05T09:01:50")
@@ -54,5 +54,5 @@ def test_a_rule_restored_from_its_snapshot_raises_the_same_alerts(make) -> None:
     got = run(first, records[:cut])
     second = make()
     second.restore(json.loads(json.dumps(first.snapshot())))
-    got += run(second, records[cut:]) + [a.to_dict() for a in second.flush()]
+    got += run(second, records[cut:]) + [a.to_record() for a in second.flush()]
     assert got == expected
