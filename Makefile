@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8888
 NO_BROWSER ?=
 
-.PHONY: env lab test test-fast system-deps notebooks bench clean
+.PHONY: env lab test test-fast lint system-deps notebooks bench clean
 
 env: $(STAMP)
 
@@ -29,8 +29,13 @@ lab: env
 # scripts/install-system-deps.sh (run only where they are missing).
 # As root (CI), system-deps can install everything, so a test whose tool is
 # still missing fails instead of skipping (KAFKALAB_REQUIRE_SYSTEM_DEPS).
-test: env system-deps
+test: env system-deps lint
 	$(if $(filter 0,$(shell id -u)),KAFKALAB_REQUIRE_SYSTEM_DEPS=1 ,)$(PY) -m pytest
+
+# ruff (style, bugs, imports) and mypy (types), both configured in pyproject.toml.
+lint: env
+	$(PY) -m ruff check kafkalab tests bench
+	$(PY) -m mypy
 
 # System packages some tests drive (headless Chromium for the dashboard test).
 # The script installs only what is missing, and says so when it cannot.
