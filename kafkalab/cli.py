@@ -406,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_consume)
 
     p = sub.add_parser("lab", help="start the local broker and JupyterLab on the course")
-    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--port", type=_port, default=8888)
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)
 
