@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +423,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def guarded(entry: Callable[[], int | None], prog: str = "kafkalab") -> int:
+    """Run a command's ``main``; a mistake in what the user gave (a variable, an
+    argument, a topic, the broker) is one line on stderr and exit code 2, not a traceback.
+
+    Every ``python -m kafkalab.<area>`` and ``kafkalab`` itself run through this.
+    """
+    from kafkalab.clients import BrokerUnavailable, UnknownTopicError
+    from kafkalab.clients.topics import TopicSpecError
+    from kafkalab.settings import SettingsError
+
+    try:
+        return entry() or 0
+    except (SettingsError, broker.BrokerError, BrokerUnavailable, UnknownTopicError,
+            TopicSpecError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in AREAS:
@@ -429,17 +448,12 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(func=cmd_area, area=argv[0], rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
-    from kafkalab.clients import BrokerUnavailable, UnknownTopicError
-    from kafkalab.clients.topics import TopicSpecError
-    from kafkalab.settings import SettingsError
 
-    try:
+    def run() -> int:
         configure_logging()
-        return args.func(args)
-    except (SettingsError, broker.BrokerError, BrokerUnavailable, UnknownTopicError,
-            TopicSpecError) as exc:
-        print(f"kafkalab: {exc}", file=sys.stderr)
-        return 2
+        return int(args.func(args))
+
+    return guarded(run)
 
 
 if __name__ == "__main__":

@@ -259,4 +259,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kafkalab.cli import guarded
+
+    sys.exit(guarded(main, prog="python -m kafkalab.measure"))

@@ -200,3 +200,16 @@ def test_every_week_twin_answers_help_through_kafkalab():
         out = kafkalab(area, "--help")
         assert out.returncode == 0, f"kafkalab {area} --help: {out.stderr[-500:]}"
         assert "usage:" in out.stdout, f"kafkalab {area} --help printed no usage"
+
+
+@pytest.mark.parametrize("args", [["orders", "order", "--timeout", "1"], ["logs", "demo"],
+                                  ["iot", "run"], ["cdc", "apply"], ["analytics", "run"],
+                                  ["ops", "health"], ["quickstart"], ["measure"]])
+def test_a_bad_variable_is_one_line_from_every_week_twin(args):
+    # `LOG_LEVEL=loud python -m kafkalab.orders` used to end in a SettingsError traceback.
+    out = subprocess.run([sys.executable, "-m", f"kafkalab.{args[0]}", *args[1:]],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "LOG_LEVEL": "loud"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.strip() == (f"python -m kafkalab.{args[0]}: LOG_LEVEL: expected one of debug, "
+                                  "info, warning, error, critical; got 'loud'")

@@ -20,6 +20,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from kafkalab import configure_logging
@@ -114,4 +115,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from kafkalab.cli import guarded
+
+    sys.exit(guarded(main, prog="python -m kafkalab.analytics"))

@@ -102,4 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kafkalab.cli import guarded
+
+    sys.exit(guarded(main, prog="python -m kafkalab.orders"))
