@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import logging
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -377,7 +378,7 @@ class KafkaLogHandler(logging.Handler):
             self._busy = False
             self._cond.notify_all()
         if lost:
-            log.warning("log handler closed with %d records unsent (counted as dropped)", lost)
+            self._report_loss(lost)
         self._drop_producer()
 
     # -- control --------------------------------------------------------------
@@ -423,7 +424,22 @@ class KafkaLogHandler(logging.Handler):
                             "could not send as dropped when it finishes", limit)
         else:
             with self._cond:
-                self.stats.dropped += len(self._buffer)
+                lost = len(self._buffer)
+                self.stats.dropped += lost
                 self._buffer.clear()
                 self.stats.buffered = 0
+            if lost:
+                self._report_loss(lost)
         super().close()
+
+    def _report_loss(self, count: int) -> None:
+        """Say on stderr, always, that log lines are lost for good.
+
+        Not through ``logging``: this handler may be the program's only one (it
+        would buffer its own warning, which can no longer be sent), and at exit
+        the program's other handlers may be closed already. Lines dropped while
+        the broker was away and later *reported to the topic* are not this case.
+        """
+        reason = f" ({self.stats.last_error})" if self.stats.last_error else ""
+        print(f"kafkalab.logs: {count} log record(s) for {self.topic!r} could not be sent and "
+              f"are lost{reason}", file=sys.__stderr__ or sys.stderr, flush=True)

@@ -231,3 +231,7 @@ def test_a_program_with_the_two_lines_exits_cleanly_while_the_broker_is_down() -
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout == "done logging\n"
     assert "Traceback" not in out.stderr
+    # The lines it could not ship are lost: the program says so (it used to exit silently).
+    lost = [line for line in out.stderr.splitlines() if line.startswith("kafkalab.logs: ")]
+    assert len(lost) == 1 and " log record(s) for 'application-logs' could not be sent and are lost" in lost[0]
+    assert int(lost[0].split()[1]) > 0
