@@ -16,6 +16,7 @@ services need:
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from kafkalab.clients import (
     Message,
     PermanentError,
     Producer,
+    SerializationError,
     TransientError,
 )
 from kafkalab.orders.events import Event, InvalidEvent, Topics
@@ -93,19 +95,36 @@ class ServiceRunner:
             raise PermanentError(f"{event.event_type} {event.event_id}: {type(exc).__name__}: {exc}") from exc
 
     def publish_outbox(self, timeout: float = 30.0) -> int:
-        """Send every outbox row, wait for the acks, delete the acknowledged rows."""
+        """Send every outbox row, wait for the acks, delete the acknowledged rows.
+
+        A row that cannot be encoded at all (it will never be sendable) goes to
+        the dead-letter topic with the reason and is deleted: it must not block
+        the rows behind it, now or after a restart.
+        """
         rows = self.service.store.outbox_pending()
         if not rows:
             return 0
+        futures = []
+        poisoned: list[tuple[int, str, Any, SerializationError]] = []
         try:
-            futures = [(i, self.producer.send(self.topics.name(topic), value, key=key))
-                       for i, topic, key, value in rows]
+            for i, topic, key, value in rows:
+                try:
+                    futures.append((i, self.producer.send(self.topics.name(topic), value, key=key)))
+                except SerializationError as exc:
+                    poisoned.append((i, topic, value, exc))
             self.producer.flush(timeout)
         except Exception as exc:  # broker unreachable: the rows stay, we try again next tick
             log.warning("%s: could not publish %d outbox rows (%s: %s); will retry",
                         self.service.name, len(rows), type(exc).__name__, exc)
             return 0
         done = []
+        for i, topic, value, exc in poisoned:
+            try:
+                self._dead_letter_row(i, topic, value, exc)
+                done.append(i)
+            except Exception as dlq_exc:  # the dead-letter topic unreachable: try again later
+                log.warning("%s: could not dead-letter outbox row %d (%s)", self.service.name, i,
+                            dlq_exc)
         for i, f in futures:
             if f.is_done and f.succeeded():
                 done.append(i)
@@ -113,8 +132,14 @@ class ServiceRunner:
                 log.warning("%s: outbox row %d not acknowledged (%s); will retry",
                             self.service.name, i, f.exception if f.is_done else "timeout")
         self.service.store.outbox_done(done)
-        self.published += len(done)
+        self.published += len(done) - len(poisoned)
         return len(done)
+
+    def _dead_letter_row(self, row_id: int, topic: str, value: Any, error: Exception) -> None:
+        raw = json.dumps(value, default=repr).encode()  # as stored: NaN and all
+        message = Message(topic=f"outbox:{self.service.name}:{self.topics.name(topic)}",
+                          partition=-1, offset=row_id, key=None, value=None, raw_value=raw)
+        DeadLetterQueue(self.producer, self.topics.dead_letter).send(message, error, stage="outbox")
 
     def _tick(self) -> None:
         self.service.run_tick()

@@ -48,3 +48,28 @@ def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(make_conf
         runner.stop()
         thread.join(30)
         producer.close()
+
+
+def test_an_outbox_row_that_cannot_be_encoded_is_dead_lettered_and_the_rest_go_out(make_config,
+                                                                                     tmp_path):
+    # A reply carrying NaN used to fail every publish attempt, across restarts,
+    # and every row behind it waited for good.
+    config = make_config()
+    config.ensure_topics()
+    store = Store(tmp_path / "payment.db")
+    store.outbox_add("payment-events", "ORD-1", {"eventId": "bad", "amount": float("nan")})
+    store.outbox_add("payment-events", "ORD-2", {"eventId": "good", "amount": 10})
+    producer = Producer()
+    try:
+        runner = ServiceRunner(PaymentService(store), producer, topics=config.topics,
+                               group_prefix=config.prefix)
+        assert runner.publish_outbox() == 2
+        assert store.outbox_pending() == []
+        published = [m.value for m in read_topic(config.topics.name("payment-events"))]
+        assert [p["eventId"] for p in published] == ["good"]
+        (dead,) = [m.value for m in read_topic(config.topics.dead_letter)]
+        assert dead["error"]["stage"] == "outbox" and "NaN" in dead["originalMessage"]
+        assert "JSON" in dead["error"]["message"]
+    finally:
+        producer.close()
+        store.close()
