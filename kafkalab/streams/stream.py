@@ -268,7 +268,10 @@ class WindowedTable:
             outputs, errors = task.process(msg, pairs)
             run.dead.extend((msg, _reason(exc)) for exc, _stage in errors)
             for out in outputs:
-                (run.late if isinstance(out, LateRecord) else run.results).append(out)
+                if isinstance(out, LateRecord):
+                    run.late.append(out)
+                else:
+                    run.results.append(out)
         if flush:
             for task in tasks.values():
                 run.results.extend(task.aggregation.flush())
