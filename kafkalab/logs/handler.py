@@ -136,6 +136,8 @@ class KafkaLogHandler(logging.Handler):
     a record may arrive twice after an outage, never silently not at all.
     """
 
+    _installed_on: logging.Logger  # set by logs.install() (declared only: no class default)
+
     def __init__(self, service: str, *, topic: str = APPLICATION_LOGS_TOPIC,
                  settings: Settings | None = None, level: int | str = logging.NOTSET,
                  capacity: int = 10_000, batch_size: int = 500, flush_interval: float = 0.2,

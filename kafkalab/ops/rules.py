@@ -105,6 +105,7 @@ class LagAbove(Rule):
         self.limits = Threshold(high=threshold, clear=self.clear_below, inclusive=True)
 
     @property
+    # Rule declares hold_s as a plain attribute; here it is read-only, derived from for_s.
     def hold_s(self) -> float:  # type: ignore[override]
         return self.for_s
 

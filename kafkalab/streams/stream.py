@@ -242,6 +242,7 @@ class WindowedTable:
         pairs = apply_steps(self.source.steps, msg.key, msg.value)
         if rekey:
             key_fn = self.windowed.grouped.key_fn
+            # rekey is only asked for (self.repartitions) when group_by(key_fn) set one
             pairs = [(key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
         return pairs
 
