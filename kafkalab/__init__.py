@@ -31,7 +31,9 @@ class _StderrHandler(logging.StreamHandler):
     JupyterLab paints every stderr line red, and an INFO line is not an error.
     """
 
-    @property  # type: ignore[override]
+    _kafkalab: bool  # set on the one configure_logging adds (declared only: no class default)
+
+    @property
     def stream(self):  # noqa: D401
         return sys.stderr
 
@@ -65,12 +67,12 @@ def configure_logging(level: str | None = None) -> None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                                "%H:%M:%S"))
-        handler._kafkalab = True  # type: ignore[attr-defined]
+        handler._kafkalab = True
         root.addHandler(handler)
-    for handler in root.handlers:
-        if getattr(handler, "_kafkalab", False):
+    for h in root.handlers:
+        if getattr(h, "_kafkalab", False):
             # On the handler too: kafkalab.logs.install() may lower a logger's
             # level to ship INFO records, which should not then flood stderr.
-            handler.setLevel(number)
+            h.setLevel(number)
     root.setLevel(number)
     logging.getLogger("kafka").setLevel(max(number, logging.WARNING))

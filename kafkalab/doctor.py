@@ -6,6 +6,7 @@ failure. The test suite runs it and asserts there is no ``[FAIL]``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import sys
@@ -148,7 +149,7 @@ def _lab_extension(name: str, label: str) -> Check:
 
 def checks(include_broker: bool = True) -> list[Callable[[], Check]]:
     found: list[Callable[[], Check]] = [_python]
-    found += [lambda p=p: _package(*p) for p in PACKAGES]
+    found += [functools.partial(_package, *p) for p in PACKAGES]
     found += [_settings, _java, _kafka_jars, _jupyterlab,
               lambda: _lab_extension("@jupyter-widgets/jupyterlab-manager", "widgets extension"),
               lambda: _lab_extension("anywidget", "anywidget extension")]

@@ -77,7 +77,7 @@ def orders(n: int, *, customers: int = 20, seed: int = 42, hot_share: float = 0.
     out = []
     for i in range(n):
         customer = HOT_CUSTOMER if rng.random() < hot_share else rng.choice(ids)
-        items = []
+        items: list[dict[str, Any]] = []
         for product_id, name, price in rng.sample(PRODUCTS, rng.randint(1, 3)):
             items.append({"productId": product_id, "name": name, "price": price,
                           "quantity": rng.randint(1, 3)})

@@ -18,7 +18,7 @@ by default (0) every anomalous window alerts, which is what evaluation needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from river.base import AnomalyDetector
@@ -60,9 +60,9 @@ class AnomalyMonitor:
             det = self.detectors.get(metric)
             if det is None:
                 det = self.detectors[metric] = self.factory(metric)
-            x = {"value": float(value)}
+            x: dict[Hashable, Any] = {"value": float(value)}
             score = det.score_one(x)           # judge first ...
-            expected = det.expected_range() if hasattr(det, "expected_range") else (None, None)
+            expected = det.expected_range() if hasattr(det, "expected_range") else None
             det.learn_one(x)                   # ... then learn
             self.scores.append((window_start_ms, metric, score))
             if score <= self.threshold:
@@ -70,7 +70,7 @@ class AnomalyMonitor:
             event = self.gate.trigger(metric, now=window_start_ms / 1000)
             if event is not None and event.kind == "fired":
                 alerts.append(Alert(rule=self.name, kind="anomaly", metric=metric, value=value,
-                                    expected=None if None in expected else expected,
+                                    expected=None if expected is None or None in expected else expected,
                                     score=score, timestamp_ms=window_start_ms,
                                     suppressed=event.suppressed))
         return alerts

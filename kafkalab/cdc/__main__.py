@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from kafkalab.cdc.capture import Capture
 from kafkalab.cdc.envelope import CDC_TOPIC
 from kafkalab.clients.bounds import Bounds
 
@@ -126,6 +127,7 @@ def _run_demo(args: argparse.Namespace, db: Path, lake_dir: Path, capture, appli
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
+    capture: Capture
     if args.postgres:
         from kafkalab.cdc.postgres import PostgresCapture
 
@@ -140,10 +142,11 @@ def cmd_capture(args: argparse.Namespace) -> int:
     with capture:
         capture.install()
         if args.snapshot:
-            if not hasattr(capture, "snapshot"):
+            snapshot = getattr(capture, "snapshot", None)
+            if snapshot is None:
                 print("capture: --snapshot is for SQLite only", file=sys.stderr)
                 return 2
-            print(f"snapshot: {capture.snapshot()} existing rows queued")
+            print(f"snapshot: {snapshot()} existing rows queued")
         stats = capture.run(Bounds.from_args(args))
     print(f"published {stats.published} change events to {args.topic} "
           f"(last position {stats.position})")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
 from kafkalab.clients.bounds import Bounds
@@ -139,7 +139,7 @@ class Capture:
             self.producer = None
             self._own_producer = False
 
-    def __enter__(self) -> Capture:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from kafkalab.cdc.envelope import CDC_TOPIC, ChangeEvent
 from kafkalab.clients.bounds import Bounds
@@ -129,7 +129,6 @@ class ChangeConsumer:
         The consume loop calls it with each :class:`~kafkalab.clients.Batch`;
         it is public so tests and notebooks can feed records they built by hand.
         """
-        in_loop = isinstance(messages, Batch)
         events = []
         for msg in messages:
             try:
@@ -138,13 +137,13 @@ class ChangeConsumer:
                 # Nothing is lost: the record goes whole to the dead-letter
                 # topic (and we wait for the broker to have it) before the
                 # batch is committed.
-                if in_loop:
+                if isinstance(messages, Batch):
                     messages.dead_letter(msg, exc, stage="parse")
                 else:
                     self.dead_letter.send(msg, exc, stage="parse")
                     self.stats.dead_lettered += 1
                     self.stats.errors.append(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}")
-        if not in_loop:
+        if not isinstance(messages, Batch):
             self.stats.seen += len(messages)
         applied = self.handle_batch(events) if events else 0
         self.stats.applied += applied
@@ -176,7 +175,7 @@ class ChangeConsumer:
             self._producer = None
             self._dlq = None
 
-    def __enter__(self) -> ChangeConsumer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

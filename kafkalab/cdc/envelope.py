@@ -180,6 +180,7 @@ class ChangeEvent:
     @property
     def row(self) -> dict[str, Any]:
         """The row as it is now: ``after``, or ``before`` for a DELETE."""
+        # __post_init__ checked that every operation carries after or before (a DELETE).
         return self.after if self.after is not None else self.before  # type: ignore[return-value]
 
     # -- JSON --------------------------------------------------------------

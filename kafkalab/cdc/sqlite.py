@@ -228,6 +228,7 @@ class SQLiteCapture(Capture):
         before = json.loads(before) if before is not None else None
         after = json.loads(after) if after is not None else None
         image = after if after is not None else before
+        assert image is not None  # the triggers write an after image, a before image or both
         key = {c: image[c] for c in self._keys[table]}
         return ChangeEvent(operation=op, table=table, before=before, after=after, timestamp=ts,
                            key=key, position=change_id, source=dict(self.source))

@@ -104,7 +104,10 @@ def _week_title(week: Path) -> str:
         heading = _first_heading(readme.read_text(encoding="utf-8").splitlines())
         if heading:
             return _WEEK_PREFIX.sub("", heading) or heading
-    return _words(WEEK_DIR.match(week.name).group(2))
+    match = WEEK_DIR.match(week.name)
+    if match is None:
+        raise ValueError(f"{week.name!r} is not a weekNN-slug folder")
+    return _words(match.group(2))
 
 
 def _link(root: Path, path: Path, nb: nbformat.NotebookNode | None) -> str:
@@ -150,10 +153,10 @@ def render_index(root: Path | str) -> str:
     planned = {w.number: w for w in PLAN}
     for number in sorted(set(planned) | set(by_number)):
         plan = planned.get(number)
-        week = by_number.get(number)
+        folder = by_number.get(number)
         level = plan.level if plan else "—"
-        topic = plan.topic if plan else _week_title(week)
-        where = f"[`{week.name}`]({quote(week.name)}/)" if week else "coming"
+        topic = plan.topic if plan else _week_title(by_number[number])  # not planned: found
+        where = f"[`{folder.name}`]({quote(folder.name)}/)" if folder else "coming"
         lines.append(f"| {number} | {level} | {topic} | {where} |")
 
     for week in found:

@@ -71,7 +71,10 @@ def weeks(root: Path | str) -> list[Path]:
 
 def week_number(week: Path) -> int:
     """The ``NN`` of a ``weekNN-slug`` folder."""
-    return int(WEEK_DIR.match(week.name).group(1))
+    match = WEEK_DIR.match(week.name)
+    if match is None:
+        raise ValueError(f"{week.name!r} is not a weekNN-slug folder")
+    return int(match.group(1))
 
 
 def lessons(week: Path) -> list[Path]:

@@ -58,7 +58,7 @@ class Result:
     #: True when there was no answer to check yet (see :func:`guard_checkers`).
     not_done: bool = False
 
-    def check(self, condition: bool, ok: str, wrong: str) -> bool:
+    def check(self, condition: object, ok: str, wrong: str) -> bool:
         """Record one check: ``ok`` is shown if it holds, ``wrong`` (what to fix) if not."""
         passed = bool(condition)
         self.lines.append((passed, ok if passed else wrong))

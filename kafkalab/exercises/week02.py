@@ -18,6 +18,7 @@ import pandas as pd
 
 from kafkalab.clients.admin import Admin
 from kafkalab.clients.consumer import Consumer
+from kafkalab.clients.serdes import Format
 from kafkalab.exercises import Result, guard_checkers
 from kafkalab.partitioners import KeyPartitioner
 from kafkalab.sampledata import customer_ids
@@ -76,13 +77,13 @@ def is_poison(raw_value: bytes | None) -> str | None:
     return None
 
 
-def _read_all(topic: str, value_format: str, timeout: float = 15.0) -> list:
+def _read_all(topic: str, value_format: Format, timeout: float = 15.0) -> list:
     with Admin() as admin:
         ends = {tp: e for tp, e in admin.end_offsets(topic).items() if e > 0}
     if not ends:
         return []
     out = []
-    with Consumer(topic, group_id=False, value_format=value_format) as c:  # type: ignore[arg-type]
+    with Consumer(topic, group_id=False, value_format=value_format) as c:
         done: set = set()
         for m in c.messages(timeout=timeout, idle_timeout=3.0):
             out.append(m)

@@ -39,7 +39,7 @@ __all__ = ["check_loyalty_step", "check_shipped_twice", "shipping_events"]
 _ORDER = {"customerId": "CUST-001", "total": 1550,
           "items": [{"productId": "ITEM-001", "name": "Laptop", "price": 1500, "quantity": 1},
                     {"productId": "ITEM-002", "name": "Mouse", "price": 25, "quantity": 2}]}
-_OK = [("InventoryReserved", {"items": {"ITEM-001": 1}}),
+_OK: list[tuple[str, dict[str, Any]]] = [("InventoryReserved", {"items": {"ITEM-001": 1}}),
        ("PaymentCharged", {"paymentId": "P", "amount": 1550})]
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafkalab.exercises import Result, guard_checkers
@@ -34,7 +34,7 @@ __all__ = ["LAG_SERIES", "check_capacity_plan", "check_lag_rule", "check_leaders
 LAG_SERIES = [0, 0, 500, 0, 0, 0, 0, 0, 0, 0, 120, 150, 200, 260, 300, 180, 110, 40, 0, 0]
 
 
-def _run_rule(rule: Any, series: list[float], group: str = "billing") -> list[tuple[int, str]]:
+def _run_rule(rule: Any, series: Sequence[float], group: str = "billing") -> list[tuple[int, str]]:
     from kafkalab import ops
     from kafkalab.testing import FakeClock
 
@@ -124,7 +124,7 @@ def check_timed(timed: Callable[..., Callable[[Any], Any]]) -> Result:
     r.check(results == [0.04, 0.1], "the wrapper returns the handler's result",
             f"the wrapper returned {results}, not the handler's results [0.04, 0.1]: "
             "`return handler(record)`")
-    raised = None
+    raised: Exception | None = None
     try:
         wrapped({"work_s": 0.02, "bad": True})
     except ValueError as exc:

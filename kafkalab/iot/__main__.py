@@ -106,9 +106,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print("\nanomaly detectors (score before learn, per device):")
     for report in compare(readings, sim.anomalies):
         print(" ", report)
-    report = evaluate(readings)
-    print(f"\npredictive maintenance (fails within 30 min, prequential):\n  {report}\n")
-    print(report.frame().to_string(index=False))
+    maintenance = evaluate(readings)
+    print(f"\npredictive maintenance (fails within 30 min, prequential):\n  {maintenance}\n")
+    print(maintenance.frame().to_string(index=False))
     return 0
 
 
@@ -135,15 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         Bounds.add_arguments(p, timeout=60, idle_timeout=5.0)
 
     p = sub.add_parser("simulate", help="publish a seeded fleet's readings")
-    simulation(p, 240), topics(p)
+    simulation(p, 240)
+    topics(p)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the pipeline over the topic, bounded")
-    topics(p), pipeline(p)
+    topics(p)
+    pipeline(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="simulate and run the pipeline, end to end")
-    simulation(p, 240), topics(p), pipeline(p)
+    simulation(p, 240)
+    topics(p)
+    pipeline(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("evaluate", help="score detectors and the maintenance model (no broker)")

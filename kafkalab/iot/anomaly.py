@@ -22,8 +22,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from river.base import AnomalyDetector
 
@@ -32,8 +33,8 @@ from kafkalab.analytics.hst import ScaledHalfSpaceTrees
 from kafkalab.analytics.zscore import RollingZScore
 from kafkalab.iot.validation import Reading
 
-__all__ = ["DETECTORS", "RESIDUAL_BOUNDS", "Detector", "DeviceDetectors", "ResidualHST",
-           "compare", "hst_detector", "zscore_detector"]
+__all__ = ["DETECTORS", "RESIDUAL_BOUNDS", "Detector", "DeviceDetectors", "RangeDetector",
+           "ResidualHST", "compare", "hst_detector", "zscore_detector"]
 
 #: How far (canonical units) a reading can sit from its device's recent level;
 #: beyond this it is clipped. About 8 noise widths either side: wide enough
@@ -45,6 +46,20 @@ RESIDUAL_BOUNDS: dict[str, tuple[float, float]] = {
     "pressure": (-16.0, 16.0),
     "humidity": (-8.0, 8.0),
 }
+
+
+class RangeDetector(Protocol):
+    """A river-style anomaly detector that also says where a normal value is expected.
+
+    The pipeline puts :meth:`expected_range` in its alerts; both
+    :class:`ResidualHST` and week 6's ``RollingZScore`` have it.
+    """
+
+    def score_one(self, x: dict[Hashable, Any]) -> float: ...
+
+    def learn_one(self, x: dict[Hashable, Any]) -> None: ...
+
+    def expected_range(self) -> tuple[float, float]: ...
 
 
 class ResidualHST(AnomalyDetector):
@@ -86,12 +101,12 @@ class ResidualHST(AnomalyDetector):
         self.level = v if self.level is None else self.level + self.alpha * (v - self.level)
 
 
-def hst_detector(sensor_type: str) -> AnomalyDetector:
+def hst_detector(sensor_type: str) -> ResidualHST:
     """A :class:`ResidualHST` with the bounds of ``sensor_type``."""
     return ResidualHST(RESIDUAL_BOUNDS.get(sensor_type, (-1.0, 1.0)))
 
 
-def zscore_detector(sensor_type: str) -> AnomalyDetector:
+def zscore_detector(sensor_type: str) -> RollingZScore:
     """Week 6's rolling z-score over the last 30 values (the baseline)."""
     return RollingZScore(window=30, min_history=10, feature="value")
 
@@ -105,11 +120,11 @@ class DeviceDetectors:
         ``factory(sensor_type)`` makes a new detector.
     """
 
-    def __init__(self, factory: Callable[[str], AnomalyDetector]) -> None:
+    def __init__(self, factory: Callable[[str], RangeDetector]) -> None:
         self.factory = factory
-        self.detectors: dict[tuple[str, str], AnomalyDetector] = {}
+        self.detectors: dict[tuple[str, str], RangeDetector] = {}
 
-    def detector(self, reading: Reading) -> AnomalyDetector:
+    def detector(self, reading: Reading) -> RangeDetector:
         """The detector of the reading's device and type (made on first sight)."""
         key = (reading.device_id, reading.type)
         det = self.detectors.get(key)
@@ -120,7 +135,7 @@ class DeviceDetectors:
     def score_then_learn(self, reading: Reading) -> float:
         """Score the reading, *then* learn it (never judge a value against itself)."""
         det = self.detector(reading)
-        x = {"value": reading.value}
+        x: dict[Hashable, Any] = {"value": reading.value}
         score = det.score_one(x)
         det.learn_one(x)
         return score
@@ -131,7 +146,7 @@ class Detector:
     """A named detector factory and the score above which it alerts."""
 
     name: str
-    factory: Callable[[str], AnomalyDetector]
+    factory: Callable[[str], RangeDetector]
     threshold: float
 
 

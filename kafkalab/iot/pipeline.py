@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,8 +186,7 @@ class IoTPipeline:
         the invalid ones go to the dead-letter topic; a plain list (a test, a
         notebook) just counts them.
         """
-        in_loop = isinstance(batch, Batch)
-        if not in_loop:
+        if not isinstance(batch, Batch):
             self.stats.seen += len(batch)
         good: list[Reading] = []
         bad: list[tuple[Message, str]] = []
@@ -197,7 +196,7 @@ class IoTPipeline:
             except InvalidReading as exc:
                 bad.append((msg, str(exc)))
         for msg, reason in bad:
-            if in_loop:
+            if isinstance(batch, Batch):
                 # Waits for the broker's ack: the commit must not overtake it.
                 batch.dead_letter(msg, InvalidReading(reason), stage="validate")
             else:
@@ -246,7 +245,7 @@ class IoTPipeline:
         if alert is not None:
             self._emit_alert(alert)
         det = self.detectors.detector(r)
-        x = {"value": r.value}
+        x: dict[Hashable, Any] = {"value": r.value}
         score = det.score_one(x)  # score, then learn: never judge a value against itself
         expected = det.expected_range()
         if not all(math.isfinite(v) for v in expected):  # JSON has no infinity

@@ -256,8 +256,8 @@ def simulate(devices: int | Iterable[Device] = 12, minutes: float = 240, *,
                 ordered.append((d.device_id, bad, False))
 
     # Network faults: a record sent again, or held back a few places.
-    for key, value, is_valid in ordered:
-        item = (key, value)
+    for device_id, value, is_valid in ordered:
+        item = (device_id, value)
         sim.records.append(item)
         r = rng.random()
         if is_valid and r < duplicate_rate:

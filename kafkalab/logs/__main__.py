@@ -20,14 +20,14 @@ import threading
 import uuid
 from collections.abc import Sequence
 
-from kafkalab.alerts import ConsoleNotifier, WebhookNotifier
+from kafkalab.alerts import ConsoleNotifier, Notifier, WebhookNotifier
 from kafkalab.clients.bounds import Bounds
 from kafkalab.logs.filters import LogFilter, follow
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC
 from kafkalab.logs.pipeline import SUMMARIES_TOPIC, LogAggregator
 from kafkalab.logs.simulate import ErrorBurst, SlowDependency, publish, simulate
 
-INCIDENTS = {
+INCIDENTS: dict[str, list[ErrorBurst | SlowDependency]] = {
     "none": [],
     "error-burst": [ErrorBurst("payments", start_s=300, duration_s=90)],
     "slow-dependency": [SlowDependency("api", start_s=300, duration_s=90)],
@@ -40,7 +40,7 @@ def _simulated(args: argparse.Namespace) -> list[dict]:
 
 
 def _aggregator(args: argparse.Namespace, **kw) -> LogAggregator:
-    notifiers = [ConsoleNotifier()]
+    notifiers: list[Notifier] = [ConsoleNotifier()]
     if args.webhook:
         notifiers.append(WebhookNotifier(args.webhook))
     return LogAggregator(topic=args.topic, group_id=args.group, window_s=args.window,
@@ -139,18 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
         Bounds.add_arguments(p, timeout=timeout, idle_timeout=5.0)
 
     p = sub.add_parser("simulate", help="publish seeded simulated logs")
-    common(p), simulation(p)
+    common(p)
+    simulation(p)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("aggregate", help="aggregate and alert on a topic, bounded")
-    common(p), aggregation(p), bounds(p, 60)
+    common(p)
+    aggregation(p)
+    bounds(p, 60)
     p.add_argument("--from-beginning", action="store_true")
     p.add_argument("--live", action="store_true",
                    help="also close windows by the wall clock (for logs shipped now, not replays)")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("tail", help="print matching records, bounded")
-    common(p), bounds(p, 30)
+    common(p)
+    bounds(p, 30)
     p.add_argument("--level", default=None)
     p.add_argument("--service", action="append")
     p.add_argument("--grep", default=None, help="a regular expression")
@@ -158,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tail)
 
     p = sub.add_parser("demo", help="simulate, aggregate and alert, end to end")
-    common(p), simulation(p), aggregation(p)
+    common(p)
+    simulation(p)
+    aggregation(p)
     p.add_argument("--timeout", type=float, default=60)
     p.set_defaults(func=cmd_demo)
     return parser

@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import pandas as pd
 
@@ -35,7 +35,7 @@ __all__ = ["FollowStats", "LogFilter", "follow", "to_frame"]
 
 log = logging.getLogger(__name__)
 
-Moment = int | str | dt.datetime | pd.Timestamp | None
+Moment: TypeAlias = int | str | dt.datetime | pd.Timestamp | None
 
 #: The columns of :func:`to_frame`, in order.
 COLUMNS = ["timestamp", "service", "host", "level", "logger", "message", "exception", "metadata"]
@@ -45,7 +45,9 @@ def _ms(moment: Moment) -> int | None:
     # Accept what a learner is likely to type: epoch ms, ISO text, datetimes.
     if moment is None:
         return None
-    if isinstance(moment, int) and not isinstance(moment, bool):
+    if isinstance(moment, bool):  # an int to Python, but no timestamp
+        raise TypeError("expected ISO-8601 text or a datetime; got bool")
+    if isinstance(moment, int):
         return moment
     return to_epoch_ms(moment)
 
@@ -97,13 +99,16 @@ class LogFilter:
         """True when ``record`` (a validated record) passes every condition."""
         if self.level is not None and LEVELS[normalise_level(record["level"])] < LEVELS[self.level]:
             return False
-        if self.services is not None and record.get("service") not in self.services:
+        # __post_init__ normalised these: services to a tuple, since and until to epoch ms.
+        services = cast("tuple[str, ...] | None", self.services)
+        since, until = cast("int | None", self.since), cast("int | None", self.until)
+        if services is not None and record.get("service") not in services:
             return False
-        if self.since is not None or self.until is not None:
+        if since is not None or until is not None:
             ts = timestamp_ms(record)
-            if self.since is not None and ts < self.since:
+            if since is not None and ts < since:
                 return False
-            if self.until is not None and ts >= self.until:
+            if until is not None and ts >= until:
                 return False
         if self.text is not None or self._compiled is not None:
             haystack = record.get("message") or ""

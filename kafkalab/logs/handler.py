@@ -137,6 +137,8 @@ class KafkaLogHandler(logging.Handler):
     a record may arrive twice after an outage, never silently not at all.
     """
 
+    _installed_on: logging.Logger  # set by logs.install() (declared only: no class default)
+
     def __init__(self, service: str, *, topic: str = APPLICATION_LOGS_TOPIC,
                  settings: Settings | None = None, level: int | str = logging.NOTSET,
                  capacity: int = 10_000, batch_size: int = 500, flush_interval: float = 0.2,
@@ -248,7 +250,7 @@ class KafkaLogHandler(logging.Handler):
             # retry loop (which keeps the records) instead of its long defaults.
             from kafka.codec import has_lz4
 
-            config = {"acks": 1, "enable_idempotence": False, "linger_ms": 20,
+            config: dict[str, Any] = {"acks": 1, "enable_idempotence": False, "linger_ms": 20,
                       # Log lines repeat themselves: lz4 shrinks them a lot and is
                       # cheap (measured: ~25% more records/s through the handler).
                       "compression_type": "lz4" if has_lz4() else None,
@@ -383,7 +385,9 @@ class KafkaLogHandler(logging.Handler):
 
     # -- control --------------------------------------------------------------
 
-    def flush(self, timeout: float = 10.0) -> bool:
+    # logging.Handler.flush returns None; this one also says whether everything was
+    # sent (logging ignores the result), so the override is deliberate.
+    def flush(self, timeout: float = 10.0) -> bool:  # type: ignore[override]
         """Wait until everything buffered is sent; return False on timeout.
 
         Note that ``logging.shutdown`` calls ``flush()`` with no argument, so

@@ -58,7 +58,7 @@ def install(service: str, *, level: int | str = logging.INFO, logger: str | logg
         if isinstance(existing, KafkaLogHandler) and existing.service == service:
             return existing
     handler = KafkaLogHandler(service, level=level, **options)
-    handler._installed_on = target  # type: ignore[attr-defined]
+    handler._installed_on = target
     target.addHandler(handler)
     number = logging.getLevelName(level) if isinstance(level, str) else level
     if target.level == logging.NOTSET or target.level > number:

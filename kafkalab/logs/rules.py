@@ -331,7 +331,7 @@ RULE_TYPES: dict[str, type[Rule]] = {
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
 
 
-def _load(config: Mapping[str, Any] | str | Path) -> Any:
+def _load(config: Mapping[str, Any] | Iterable[Mapping[str, Any]] | str | Path) -> Any:
     if isinstance(config, Path) or (isinstance(config, str) and "\n" not in config
                                     and config.endswith((".yaml", ".yml"))):
         config = Path(config).read_text(encoding="utf-8")
@@ -381,7 +381,7 @@ def rules_from_config(config: Mapping[str, Any] | Iterable[Mapping[str, Any]] | 
                              f"got {kind!r}")
         cls = RULE_TYPES[kind]
         allowed = {p for c in cls.__mro__ if c is not object and "__init__" in vars(c)
-                   for p in inspect.signature(c.__init__).parameters
+                   for p in inspect.signature(vars(c)["__init__"]).parameters
                    if p not in ("self", "kw", "templater")}
         unknown = sorted(set(spec) - allowed)
         if unknown:

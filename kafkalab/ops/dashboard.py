@@ -163,8 +163,9 @@ class Dashboard:
             rate = self.registry.rate("records_total", 2.0, handler=self.handler)
             self._throughput = (self._throughput + [(now, rate)])[-self.keep:]
             hist = self.registry.histogram("processing_seconds", handler=self.handler)
-            if hist.count:
-                self._p99 = (self._p99 + [(now, hist.percentile(99) * 1000)])[-self.keep:]
+            p99 = hist.percentile(99)  # None before any observation
+            if p99 is not None:
+                self._p99 = (self._p99 + [(now, p99 * 1000)])[-self.keep:]
             # A gauge set by hand may lack a label: draw it as "?" rather than fail
             # every redraw with a KeyError.
             lags = {f"{dict(s.labels).get('topic', '?')}[{dict(s.labels).get('partition', '?')}]": s

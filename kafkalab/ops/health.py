@@ -111,9 +111,9 @@ def health(*, settings: Settings | None = None, admin: Admin | None = None,
             admin.close()
     if registry is not None and p99_limit_s is not None:
         for hist in registry.histograms("processing_seconds"):
-            if hist.count == 0:
-                continue
             p99 = hist.percentile(99)
+            if p99 is None:  # no observations yet
+                continue
             handler = dict(hist.labels).get("handler", "?")
             checks.append(Check(p99 <= p99_limit_s, f"p99 {handler}",
                                 f"{p99 * 1000:.1f} ms per record over the last {len(hist.values())} "

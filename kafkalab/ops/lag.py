@@ -152,8 +152,8 @@ class LagMonitor:
         """Record samples taken elsewhere (tests feed fixed ones here)."""
         rows = list(rows)
         self.history.extend(rows)
-        parts = {(s.topic, s.partition) for s in self.history} or {None}
-        limit = self.keep * len(parts)
+        parts = {(s.topic, s.partition) for s in self.history}
+        limit = self.keep * max(1, len(parts))
         if len(self.history) > limit:
             del self.history[: len(self.history) - limit]
         if self.registry is not None and rows:

@@ -167,7 +167,11 @@ def run_load(*, rate: float | None = 200.0, seconds: float = 3.0, records: int |
     if consumers < 1 or partitions < 1:
         raise ValueError(f"need at least one consumer and one partition; got {consumers} "
                          f"consumer(s), {partitions} partition(s)")
-    n = records if rate is None else max(1, int(rate * seconds))
+    if rate is not None:
+        n = max(1, int(rate * seconds))
+    else:
+        assert records is not None  # checked above: a rate or a number of records
+        n = records
     config = dict(producer_config or {})
     run = uuid.uuid4().hex[:8]
     topic, group_id = f"load-{run}", f"load-{run}"

@@ -105,6 +105,7 @@ class LagAbove(Rule):
         self.limits = Threshold(high=threshold, clear=self.clear_below, inclusive=True)
 
     @property
+    # Rule declares hold_s as a plain attribute; here it is read-only, derived from for_s.
     def hold_s(self) -> float:  # type: ignore[override]
         return self.for_s
 
@@ -212,9 +213,9 @@ class P99Above(Rule):
     def check(self, registry: Registry, now: float, active: bool) -> Condition:
         hist = registry.histogram("processing_seconds", handler=self.handler)
         metric = _where("processing_seconds.p99", handler=self.handler)
-        if hist.count < self.min_count:
+        p99 = hist.percentile(99)  # None before any observation
+        if hist.count < self.min_count or p99 is None:
             return Condition(False, math.nan, self.limit_s, metric)
-        p99 = hist.percentile(99)
         return Condition(p99 > self.limit_s, round(p99, 6), self.limit_s, metric)
 
 
@@ -301,8 +302,10 @@ class AlertManager:
         score = cond.value / cond.limit if cond.limit else math.inf
         alert = Alert(rule=rule.name, kind="metric", metric=cond.metric, value=cond.value,
                       expected=(0, cond.limit), score=score, timestamp_ms=int(now * 1000))
-        notify = getattr(self.publish, "notify", self.publish)
-        notify(alert)
+        if isinstance(self.publish, Notifier):  # has notify(): a TopicNotifier is also callable
+            self.publish.notify(alert)
+        else:
+            self.publish(alert)
 
     @property
     def active(self) -> list[str]:

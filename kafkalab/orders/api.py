@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
@@ -70,7 +71,7 @@ class OrderRequest(BaseModel):
     items: list[OrderItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
-def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+def field_name(loc: Sequence[Any]) -> str:
     """Pydantic's error location as a learner would write it.
 
     >>> field_name(("body", "items", 0, "price"))

@@ -83,11 +83,11 @@ class OrderService(Service):
         if event.event_type == "OrderPlaced":
             if self.store.get(f"saga/{event.order_id}") is not None:
                 return []  # the same order placed twice (a re-sent OrderPlaced)
-            saga, commands = self.orchestrator.start(
+            started, commands = self.orchestrator.start(
                 event.order_id, {k: event.data[k] for k in ("customerId", "items", "total")}, now)
-            saga.data["placedAt"] = event.timestamp
-            self._save(saga)
-            return self._events(saga, commands)
+            started.data["placedAt"] = event.timestamp
+            self._save(started)
+            return self._events(started, commands)
         if event.event_type in self.orchestrator.reply_map:
             saga = self.saga(event.order_id)
             if saga is None:

@@ -27,15 +27,16 @@ from kafkalab import configure_logging, windows
 from kafkalab.clients.bounds import Bounds
 from kafkalab.streams.processor import Processor
 from kafkalab.streams.stream import Stream, WindowedTable
+from kafkalab.windows import EmitMode
 
 
 def orders_per_minute(input_topic: str, output_topic: str, *, window_ms: int = 60_000,
-                      grace_ms: int = 10_000, emit: str = "update") -> WindowedTable:
+                      grace_ms: int = 10_000, emit: EmitMode = "update") -> WindowedTable:
     """The pipeline: orders -> per customer -> tumbling window -> count and revenue."""
     return (Stream(input_topic)
             .filter(lambda key, order: order.get("total", 0) > 0)
             .group_by_key()
-            .window(windows.Tumbling(window_ms), grace_ms=grace_ms, emit=emit,  # type: ignore[arg-type]
+            .window(windows.Tumbling(window_ms), grace_ms=grace_ms, emit=emit,
                     time="timestamp")
             .aggregate(windows.Fields(count=windows.Count(), revenue=windows.Sum("total")))
             .to(output_topic))

@@ -100,8 +100,8 @@ class Changelog:
             if not wanted:
                 return {}
             reader.assign(wanted)
-            for tp, last in wanted.items():
-                reader.seek(tp, last)
+            for tp, offset in wanted.items():
+                reader.seek(tp, offset)
             last, done = reader.read_to_end({tp: ends[tp] for tp in wanted}, timeout=timeout)
             if not done:
                 missing = sorted(tp.partition for tp in wanted if tp.partition not in

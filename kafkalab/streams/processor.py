@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,11 +279,11 @@ class Processor:
         # The same per-record path as run_local: what a notebook tries on a
         # list is what runs here.
         outputs, errors = task.process(msg, pairs)
-        for exc, stage in errors:
-            batch.dead_letter(msg, exc, stage=stage)
+        for error, stage in errors:
+            batch.dead_letter(msg, error, stage=stage)
         self._emit(outputs)
 
-    def _emit(self, outputs: list[WindowResult | LateRecord]) -> None:
+    def _emit(self, outputs: Sequence[WindowResult | LateRecord]) -> None:
         assert self._producer is not None
         for out in outputs:
             if isinstance(out, LateRecord):

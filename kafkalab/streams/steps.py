@@ -47,11 +47,11 @@ def apply_steps(steps: Iterable[Step], key: Any, value: Any) -> list[tuple[Any, 
                 if step.fn(k, v):
                     out.append((k, v))
             elif step.kind == "map":
-                out.append(tuple(step.fn(k, v)))  # type: ignore[arg-type]
+                out.append(tuple(step.fn(k, v)))
             elif step.kind == "map_values":
                 out.append((k, step.fn(v)))
             elif step.kind == "flat_map":
-                out.extend(tuple(p) for p in step.fn(k, v))  # type: ignore[misc]
+                out.extend(tuple(p) for p in step.fn(k, v))
             elif step.kind == "peek":
                 step.fn(k, v)
                 out.append((k, v))

@@ -242,6 +242,7 @@ class WindowedTable:
         pairs = apply_steps(self.source.steps, msg.key, msg.value)
         if rekey:
             key_fn = self.windowed.grouped.key_fn
+            # rekey is only asked for (self.repartitions) when group_by(key_fn) set one
             pairs = [(key_fn(k, v), v) for k, v in pairs]  # type: ignore[misc]
         return pairs
 
@@ -268,7 +269,10 @@ class WindowedTable:
             outputs, errors = task.process(msg, pairs)
             run.dead.extend((msg, _reason(exc)) for exc, _stage in errors)
             for out in outputs:
-                (run.late if isinstance(out, LateRecord) else run.results).append(out)
+                if isinstance(out, LateRecord):
+                    run.late.append(out)
+                else:
+                    run.results.append(out)
         if flush:
             for task in tasks.values():
                 run.results.extend(task.aggregation.flush())

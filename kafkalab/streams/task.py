@@ -35,7 +35,7 @@ class Task:
         The first offset not yet in the state. Records below it are skipped:
         after a restart they are already counted (no double counting).
     seen
-        For a repartition topic: the last source offset seen per source
+        For a repartition topic: the last ``[offset, index]`` seen per source
         partition, to skip copies a crashed processor wrote twice.
     """
 
@@ -44,7 +44,7 @@ class Task:
         self.partition = partition
         self.aggregation = table.new_aggregation()
         self.next_offset = 0
-        self.seen: dict[str, int] = {}
+        self.seen: dict[str, list[int]] = {}
         self.dirty = False
 
     def process(self, msg: Message, pairs: Iterable[tuple[Any, Any]]
