@@ -86,7 +86,7 @@ def evaluate(monitor: AnomalyMonitor, series: Iterable[tuple[int, dict[str, Any]
     scores: list[float] = []
     tp = fp = 0
     for start, metrics in series:
-        alerted = {a.metric for a in monitor.observe(start, metrics)}
+        alerted = {a.metric for a in monitor.process(start, metrics)}
         for window_start, metric, score in monitor.scores[-len(metrics):]:
             label = is_anomalous(window_start, metric)
             labels.append(label)

@@ -353,7 +353,7 @@ def check_hysteresis(threshold: Any, cooldown_s: float) -> Result:
 
     def alerts(values: list[float]) -> int:
         alerter = ThresholdAlerter({"humidity": threshold}, cooldown_s=cooldown_s)
-        return sum(alerter.observe(Reading("SENSOR-004", "humidity", v, "%", i * 60_000))
+        return sum(alerter.process(Reading("SENSOR-004", "humidity", v, "%", i * 60_000))
                    is not None for i, v in enumerate(values))
 
     hover = alerts(_hovering())

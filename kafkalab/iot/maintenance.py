@@ -219,7 +219,7 @@ class MaintenancePredictor:
 
     # -- the stream ------------------------------------------------------------
 
-    def observe(self, reading: Reading) -> list[Prediction]:
+    def process(self, reading: Reading) -> list[Prediction]:
         """Feed one reading; return the predictions of the minutes it closed."""
         device_id = reading.device_id
         dev = self.devices.get(device_id)
@@ -358,7 +358,7 @@ def evaluate(readings: Iterable[Reading], predictor: MaintenancePredictor | None
         if r.key in seen:
             continue
         seen.add(r.key)
-        for p in predictor.observe(r):
+        for p in predictor.process(r):
             if p.alarm:
                 alarms[r.device_id].append(p.timestamp_ms)
         th = thresholds.get(r.type)

@@ -242,7 +242,7 @@ class IoTPipeline:
         self.stats.already_stored += len(good) - new
 
     def _observe(self, r: Reading) -> None:
-        alert = self.alerter.observe(r)
+        alert = self.alerter.process(r)
         if alert is not None:
             self._emit_alert(alert)
         det = self.detectors.detector(r)
@@ -259,7 +259,7 @@ class IoTPipeline:
             self._emit_alert(Alert(rule=self.detector.name, kind="anomaly",
                                    metric=f"{r.device_id}.{r.type}", value=r.value,
                                    expected=expected, score=score, timestamp_ms=r.timestamp_ms))
-        for pred in self.predictor.observe(r):
+        for pred in self.predictor.process(r):
             self.predictions.append(pred)
             self.stats.predictions += 1
             if self._producer is not None and self.predictions_topic:
