@@ -145,7 +145,7 @@ def test_an_accepted_order_event_can_be_stored_and_sent_again(value) -> None:
 @SETTINGS
 @given(st.one_of(CHANGE.map(encode), st.binary(max_size=100)))
 def test_change_events_decode_or_give_a_reason(data: bytes) -> None:
-    decode_or_reason(data, cdc.ChangeEvent.from_dict, ValueError)
+    decode_or_reason(data, cdc.ChangeEvent.from_record, ValueError)
 
 
 @SETTINGS
