@@ -263,7 +263,7 @@ class IoTPipeline:
             self.predictions.append(pred)
             self.stats.predictions += 1
             if self._producer is not None and self.predictions_topic:
-                self._sent.append(self._producer.send(self.predictions_topic, pred.as_record(),
+                self._sent.append(self._producer.send(self.predictions_topic, pred.to_record(),
                                                       key=pred.device_id))
 
     def _emit_alert(self, alert: Alert) -> None:
@@ -353,7 +353,7 @@ class IoTPipeline:
     def predictions_frame(self) -> Any:
         import pandas as pd
 
-        df = pd.DataFrame([p.as_record() for p in self.predictions],
+        df = pd.DataFrame([p.to_record() for p in self.predictions],
                           columns=["deviceId", "type", "timestamp", "failureProbability",
                                    "maintenanceDue", "horizonMinutes", "features"])
         df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")
