@@ -40,7 +40,7 @@ def raw_produce(topic: str, events: list[cdc.ChangeEvent]) -> None:
     p = KafkaProducer(bootstrap_servers=bootstrap_servers(), bootstrap_timeout_ms=5000,
                       linger_ms=5)
     for e in events:
-        p.send(topic, json.dumps(e.to_dict()).encode(), key=e.record_key.encode())
+        p.send(topic, json.dumps(e.to_record()).encode(), key=e.record_key.encode())
     p.flush()
     p.close()
 
@@ -115,7 +115,7 @@ def _run(args: argparse.Namespace, n: int, work: Path) -> int:
         app.append(row("apply: Lake.apply, no Kafka", t.seconds))
         for topic in (raw_topic, cap_topic, dlq):
             admin.delete_topic(topic)
-    size = sum(len(json.dumps(e.to_dict())) for e in events) / n
+    size = sum(len(json.dumps(e.to_record())) for e in events) / n
     print(f"{n:,} random changes to a SQLite shop; change events of about {size:.0f} bytes, "
           "3 partitions")
     print(table(writes, "app writes: no triggers"))

@@ -101,7 +101,7 @@ def in_memory(recs: list[dict]) -> float:
         engine = AlertEngine.from_config(DEFAULT_RULES)
         for p in payloads:
             r = validate(json.loads(p))
-            windows.add(r)
+            windows.process(r)
             engine.process(r)
         windows.flush()
         engine.flush()

@@ -128,24 +128,24 @@ def _leaves(value):
 @SETTINGS
 @given(st.one_of(ORDER.map(encode), st.binary(max_size=100)))
 def test_order_events_decode_or_give_a_reason(data: bytes) -> None:
-    decode_or_reason(data, Event.from_dict, InvalidEvent)
+    decode_or_reason(data, Event.from_record, InvalidEvent)
 
 
 @SETTINGS
 @given(ORDER)
 def test_an_accepted_order_event_can_be_stored_and_sent_again(value) -> None:
     try:
-        event = Event.from_dict(from_bytes("json", encode(value)))
+        event = Event.from_record(from_bytes("json", encode(value)))
     except (DeserializationError, InvalidEvent):
         return
     assert unstorable(event.data) is None
-    json.dumps(event.to_dict(), allow_nan=False)  # the reply can always be encoded
+    json.dumps(event.to_record(), allow_nan=False)  # the reply can always be encoded
 
 
 @SETTINGS
 @given(st.one_of(CHANGE.map(encode), st.binary(max_size=100)))
 def test_change_events_decode_or_give_a_reason(data: bytes) -> None:
-    decode_or_reason(data, cdc.ChangeEvent.from_dict, ValueError)
+    decode_or_reason(data, cdc.ChangeEvent.from_record, ValueError)
 
 
 @SETTINGS

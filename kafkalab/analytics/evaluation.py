@@ -63,7 +63,7 @@ class Report:
     def recall(self) -> float:
         return self.true_positives / self.anomalies if self.anomalies else 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {"detector": self.detector, "threshold": self.threshold,
                 "precision": round(self.precision, 3), "recall": round(self.recall, 3),
                 "roc_auc": round(self.roc_auc, 3), "alerts": self.true_positives +
@@ -86,7 +86,7 @@ def evaluate(monitor: AnomalyMonitor, series: Iterable[tuple[int, dict[str, Any]
     scores: list[float] = []
     tp = fp = 0
     for start, metrics in series:
-        alerted = {a.metric for a in monitor.observe(start, metrics)}
+        alerted = {a.metric for a in monitor.process(start, metrics)}
         for window_start, metric, score in monitor.scores[-len(metrics):]:
             label = is_anomalous(window_start, metric)
             labels.append(label)

@@ -11,8 +11,8 @@ by default (0) every anomalous window alerts, which is what evaluation needs.
 >>> from kafkalab.analytics.zscore import RollingZScore
 >>> mon = AnomalyMonitor(lambda metric: RollingZScore(), threshold=3.0, name="zscore")
 >>> for minute in range(10):
-...     _ = mon.observe(minute * 60_000, {"orders.count": 20 + minute % 3})
->>> [str(a) for a in mon.observe(600_000, {"orders.count": 90})]
+...     _ = mon.process(minute * 60_000, {"orders.count": 20 + minute % 3})
+>>> [str(a) for a in mon.process(600_000, {"orders.count": 90})]
 ['[warning] zscore orders.count at 1970-01-01T00:10:00Z: 90 outside 18.27..23.53 (score 78.9)']
 """
 
@@ -29,7 +29,7 @@ __all__ = ["AnomalyMonitor", "hst_monitor", "zscore_monitor"]
 
 
 class AnomalyMonitor:
-    """One detector per metric; :meth:`observe` scores, learns, and returns alerts.
+    """One detector per metric; :meth:`process` scores, learns, and returns alerts.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ class AnomalyMonitor:
         self.detectors: dict[str, AnomalyDetector] = {}
         self.scores: list[tuple[int, str, float]] = []
 
-    def observe(self, window_start_ms: int, metrics: dict[str, Any]) -> list[Alert]:
+    def process(self, window_start_ms: int, metrics: dict[str, Any]) -> list[Alert]:
         """Score, then learn, each metric of one window; alerts for the high scores."""
         alerts = []
         for metric, value in metrics.items():

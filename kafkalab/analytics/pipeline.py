@@ -123,7 +123,7 @@ class ShopAnalytics:
             return
         metrics = flatten(result.value)
         for monitor in self.monitors:
-            for alert in monitor.observe(result.window.start_ms, metrics):
+            for alert in monitor.process(result.window.start_ms, metrics):
                 self.alerts.append(alert)
                 self.hub.publish({"type": "alert", "alert": alert.to_record()})
                 if self.alerts_topic:

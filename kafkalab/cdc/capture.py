@@ -100,7 +100,7 @@ class Capture:
             producer = self._producer()
             # Key = "<table>:<pk>": every change of a row goes to one partition,
             # so consumers see a row's changes in order.
-            futures = [producer.send(self.topic, e.to_dict(), key=e.record_key) for e in events]
+            futures = [producer.send(self.topic, e.to_record(), key=e.record_key) for e in events]
             producer.flush()
             for f in futures:
                 f.get(timeout=30)  # raises if a send failed: then nothing is recorded

@@ -47,8 +47,8 @@ def parse(message: Any) -> ChangeEvent:
     """
     if getattr(message, "error", None):
         # The consumer could not decode it as JSON: parse the raw bytes for the reason.
-        return ChangeEvent.from_dict(message.raw_value or b"")
-    return ChangeEvent.from_dict(message.value)
+        return ChangeEvent.from_record(message.raw_value or b"")
+    return ChangeEvent.from_record(message.value)
 
 
 class ChangeConsumer:

@@ -16,9 +16,9 @@ Like Debezium's envelope, ``before`` is the row before the change and
 ...                        source={"connector": "sqlite", "db": "shop.db"})
 >>> e.record_key, e.eventId
 ('products:7', 'sqlite:shop.db:12')
->>> ChangeEvent.from_dict(e.to_dict()) == e
+>>> ChangeEvent.from_record(e.to_record()) == e
 True
->>> ChangeEvent.from_dict({"operation": "UPSERT"})
+>>> ChangeEvent.from_record({"operation": "UPSERT"})
 Traceback (most recent call last):
 ...
 ValueError: change event: field 'operation' is 'UPSERT'; expected one of INSERT, UPDATE, DELETE
@@ -185,14 +185,14 @@ class ChangeEvent:
 
     # -- JSON --------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """The JSON body published to the topic (the brief's five fields first)."""
         return {"operation": self.operation, "table": self.table, "before": self.before,
                 "after": self.after, "timestamp": self.timestamp, "key": self.key,
                 "position": self.position, "source": self.source, "eventId": self.eventId}
 
     @classmethod
-    def from_dict(cls, data: Any) -> ChangeEvent:
+    def from_record(cls, data: Any) -> ChangeEvent:
         """Parse a published body; a malformed one raises ``ValueError`` naming the field.
 
         ``data`` may also be the JSON text or bytes.

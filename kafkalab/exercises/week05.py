@@ -155,7 +155,7 @@ def check_slow_requests_rule(cls: type, *, seeds: tuple[int, ...] = (1, 2)) -> R
     if not r.check(isinstance(cls, type) and issubclass(cls, Rule),
                    f"{getattr(cls, '__name__', cls)} subclasses logs.Rule",
                    f"{cls!r} is not a subclass of logs.Rule: write `class "
-                   "SlowRequests(logs.Rule):` and implement evaluate(self, record)"):
+                   "SlowRequests(logs.Rule):` and implement process(self, record)"):
         return r.done()
     try:
         rule = cls("slow-requests", slow_ms=2000, count=3, within_s=30)
@@ -176,8 +176,8 @@ def check_slow_requests_rule(cls: type, *, seeds: tuple[int, ...] = (1, 2)) -> R
         return engine.alerts, engine
 
     alerts, engine = fire(simulate(600, seed=seeds[0], incidents=_incident()))
-    if not r.check(not engine.stats.rule_errors, "evaluate() handled every record",
-                   f"evaluate() raised on {engine.stats.rule_errors} records, first: "
+    if not r.check(not engine.stats.rule_errors, "process() handled every record",
+                   f"process() raised on {engine.stats.rule_errors} records, first: "
                    f"{engine.stats.errors[0] if engine.stats.errors else ''}. Records without "
                    "a duration have none: use record['metadata'].get('duration_ms')"):
         return r.done()

@@ -39,7 +39,7 @@ def _event(op: str, table: str, before: dict | None, after: dict | None, positio
     row = after if after is not None else before
     assert row is not None
     return ChangeEvent(op, table, before, after, timestamp=1_700_000_000_000 + position,
-                       key={pk: row[pk]}, position=position, source=dict(_SRC)).to_dict()
+                       key={pk: row[pk]}, position=position, source=dict(_SRC)).to_record()
 
 
 def _live(state: dict[str, Any]) -> dict[str, dict]:
@@ -63,7 +63,7 @@ def _random_events(seed: int) -> tuple[list[dict], dict[str, dict]]:
         cap = SQLiteCapture(db, SHOP_TABLES, producer=None)
         cap.snapshot()
         random_changes(db, 200, seed=seed)
-        events = [e.to_dict() for e in cap.pending(limit=10_000)]
+        events = [e.to_record() for e in cap.pending(limit=10_000)]
         cap.close()
         rows = {f"{t}:{r['id']}": r for t in SHOP_TABLES for r in table_rows(db, t)}
     return events, rows
@@ -354,7 +354,7 @@ def check_hysteresis(threshold: Any, cooldown_s: float) -> Result:
 
     def alerts(values: list[float]) -> int:
         alerter = ThresholdAlerter({"humidity": threshold}, cooldown_s=cooldown_s)
-        return sum(alerter.observe(Reading("SENSOR-004", "humidity", v, "%", i * 60_000))
+        return sum(alerter.process(Reading("SENSOR-004", "humidity", v, "%", i * 60_000))
                    is not None for i, v in enumerate(values))
 
     hover = alerts(_hovering())

@@ -16,7 +16,7 @@ readings' own time. Alerts are :class:`kafkalab.alerts.Alert` records on the
 >>> from kafkalab.iot.validation import SENSOR_TYPES, Reading
 >>> alerter = ThresholdAlerter({"humidity": Threshold(high=85, clear=80)}, cooldown_s=600)
 >>> hovering = [84, 86, 84.5, 85.3, 84.9, 86.1, 79, 83]
->>> fired = [alerter.observe(Reading("SENSOR-004", "humidity", v, "%", 60_000 * i))
+>>> fired = [alerter.process(Reading("SENSOR-004", "humidity", v, "%", 60_000 * i))
 ...          for i, v in enumerate(hovering)]
 >>> [i for i, a in enumerate(fired) if a]           # once, not four times
 [1]
@@ -71,7 +71,7 @@ class ThresholdAlerter:
         """Excursions the cool-down held back."""
         return self.gate.stats.suppressed
 
-    def observe(self, reading: Reading) -> Alert | None:
+    def process(self, reading: Reading) -> Alert | None:
         """Judge one reading; return the alert it raises, if any."""
         th = self.thresholds.get(reading.type)
         if th is None:

@@ -87,7 +87,7 @@ class Prediction:
     horizon_min: float
     features: Mapping[str, float] = field(default_factory=dict)
 
-    def as_record(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """The JSON value published to ``maintenance-predictions``."""
         return {"deviceId": self.device_id, "type": self.type, "timestamp": iso(self.timestamp_ms),
                 "failureProbability": round(self.probability, 4), "maintenanceDue": self.alarm,
@@ -219,7 +219,7 @@ class MaintenancePredictor:
 
     # -- the stream ------------------------------------------------------------
 
-    def observe(self, reading: Reading) -> list[Prediction]:
+    def process(self, reading: Reading) -> list[Prediction]:
         """Feed one reading; return the predictions of the minutes it closed."""
         device_id = reading.device_id
         dev = self.devices.get(device_id)
@@ -286,7 +286,7 @@ class WarningTime:
     model_min: float | None
     naive_min: float | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {"deviceId": self.device_id, "failedAt": iso(self.failed_ms),
                 "modelWarningMin": self.model_min, "thresholdWarningMin": self.naive_min}
 
@@ -327,7 +327,7 @@ class MaintenanceReport:
     def frame(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame([w.as_dict() for w in self.warnings],
+        return pd.DataFrame([w.to_record() for w in self.warnings],
                             columns=["deviceId", "failedAt", "modelWarningMin",
                                      "thresholdWarningMin"])
 
@@ -358,7 +358,7 @@ def evaluate(readings: Iterable[Reading], predictor: MaintenancePredictor | None
         if r.key in seen:
             continue
         seen.add(r.key)
-        for p in predictor.observe(r):
+        for p in predictor.process(r):
             if p.alarm:
                 alarms[r.device_id].append(p.timestamp_ms)
         th = thresholds.get(r.type)

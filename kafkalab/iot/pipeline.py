@@ -241,7 +241,7 @@ class IoTPipeline:
         self.stats.already_stored += len(good) - new
 
     def _observe(self, r: Reading) -> None:
-        alert = self.alerter.observe(r)
+        alert = self.alerter.process(r)
         if alert is not None:
             self._emit_alert(alert)
         det = self.detectors.detector(r)
@@ -258,11 +258,11 @@ class IoTPipeline:
             self._emit_alert(Alert(rule=self.detector.name, kind="anomaly",
                                    metric=f"{r.device_id}.{r.type}", value=r.value,
                                    expected=expected, score=score, timestamp_ms=r.timestamp_ms))
-        for pred in self.predictor.observe(r):
+        for pred in self.predictor.process(r):
             self.predictions.append(pred)
             self.stats.predictions += 1
             if self._producer is not None and self.predictions_topic:
-                self._sent.append(self._producer.send(self.predictions_topic, pred.as_record(),
+                self._sent.append(self._producer.send(self.predictions_topic, pred.to_record(),
                                                       key=pred.device_id))
 
     def _emit_alert(self, alert: Alert) -> None:
@@ -352,7 +352,7 @@ class IoTPipeline:
     def predictions_frame(self) -> Any:
         import pandas as pd
 
-        df = pd.DataFrame([p.as_record() for p in self.predictions],
+        df = pd.DataFrame([p.to_record() for p in self.predictions],
                           columns=["deviceId", "type", "timestamp", "failureProbability",
                                    "maintenanceDue", "horizonMinutes", "features"])
         df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601")

@@ -104,7 +104,7 @@ class Reading:
         """The identity of a reading: re-sending it must change nothing."""
         return (self.device_id, self.type, self.timestamp_ms)
 
-    def as_record(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """The normalised reading as JSON-ready data."""
         return {"deviceId": self.device_id, "type": self.type, "value": self.value,
                 "unit": self.unit, "timestamp": iso(self.timestamp_ms), "status": self.status}

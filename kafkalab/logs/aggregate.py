@@ -23,8 +23,8 @@ window per service with ``closing="key"`` (each service's own watermark) and
 >>> agg = WindowAggregator(window_s=60, lateness_s=0)
 >>> for ts, level, msg in [(0, "INFO", "GET 1 in 20 ms"), (30_000, "ERROR", "failed ORD-17"),
 ...                        (61_000, "INFO", "GET 2 in 40 ms")]:
-...     closed = agg.add(make_record(service="api", level=level, message=msg,
-...                                  timestamp_ms=ts, metadata={"duration_ms": 20}))
+...     closed = agg.process(make_record(service="api", level=level, message=msg,
+...                                      timestamp_ms=ts, metadata={"duration_ms": 20}))
 >>> [(s["service"], s["total"], s["counts"]["ERROR"], s["error_rate"]) for s in closed]
 [('api', 2, 1, 0.5)]
 >>> closed[0]["top_templates"]
@@ -111,7 +111,7 @@ class WindowAggregator:
                            durations=windows.Collect(_duration)),
             grace_ms=self.lateness_ms, emit="final", closing="key")
 
-    def add(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def process(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Count one validated record; return the summaries of windows it closed."""
         emitted = self.aggregation.process(record["service"], record, timestamp_ms(record))
         if not any(isinstance(out, windows.LateRecord) for out in emitted):

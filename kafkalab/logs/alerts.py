@@ -101,7 +101,7 @@ class AlertEngine:
         sent = []
         for rule in self.rules:
             try:
-                alert = rule.evaluate(record)
+                alert = rule.process(record)
             except Exception as exc:
                 # A broken rule (often a learner's) must not stop the others.
                 self.stats.rule_errors += 1

@@ -164,7 +164,7 @@ class LogAggregator:
             self.filtered_out += 1
             return
         self.records.append(record)
-        for summary in self.windows.add(record):
+        for summary in self.windows.process(record):
             self._emit_summary(summary)
         for alert in self.engine.process(record):
             self._emit_alert(alert)

@@ -1,6 +1,6 @@
 """Alert rules: each looks at records one by one and may raise an :class:`Alert`.
 
-Every rule subclasses :class:`Rule` and implements one verb, ``evaluate(record)``,
+Every rule subclasses :class:`Rule` and implements one verb, ``process(record)``,
 returning an alert or ``None``. Rules only *detect*; repeats are held back
 by the :class:`~kafkalab.logs.alerts.AlertEngine`, through the one
 :class:`~kafkalab.alerts.Gate` of the course. The four kinds:
@@ -28,8 +28,8 @@ are the engine's, so a checkpoint keeps a half-counted window.
 
 >>> from kafkalab.logs.record import validate
 >>> rule = PatternRule("oom", pattern="OutOfMemory")
->>> rule.evaluate(validate({"timestamp": 0, "service": "payments", "level": "ERROR",
-...                         "message": "OutOfMemoryError: Java heap space"})).message
+>>> rule.process(validate({"timestamp": 0, "service": "payments", "level": "ERROR",
+...                        "message": "OutOfMemoryError: Java heap space"})).message
 "pattern 'OutOfMemory' matched: OutOfMemoryError: Java heap space"
 """
 
@@ -99,7 +99,7 @@ class Rule:
     def applies(self, record: Mapping[str, Any]) -> bool:
         return self.services is None or record.get("service") in self.services
 
-    def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
+    def process(self, record: Mapping[str, Any]) -> Alert | None:
         """Look at one validated record; return an alert or ``None``."""
         raise NotImplementedError
 
@@ -145,8 +145,8 @@ class ErrorRateRule(_WindowedRule):
     >>> from kafkalab.logs.record import make_record
     >>> rule = ErrorRateRule("errors", threshold=0.5, window_s=60, min_records=2)
     >>> for ts, lvl in [(0, "ERROR"), (1000, "ERROR"), (2000, "INFO"), (61_000, "INFO")]:
-    ...     fired = rule.evaluate(make_record(service="api", level=lvl, message="m",
-    ...                                       timestamp_ms=ts))
+    ...     fired = rule.process(make_record(service="api", level=lvl, message="m",
+    ...                                      timestamp_ms=ts))
     >>> fired.message
     'error rate 67% (2 of 3) in the window from 1970-01-01T00:00:00.000Z reached 50%'
     """
@@ -183,7 +183,7 @@ class ErrorRateRule(_WindowedRule):
                           window_start_ms=start, errors=errors, total=total,
                           error_rate=round(errors / total, 4))
 
-    def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
+    def process(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record):
             return None
         fired = None
@@ -204,8 +204,8 @@ class BurstRule(_WindowedRule):
 
     >>> from kafkalab.logs.record import make_record
     >>> rule = BurstRule("burst", count=3, within_s=10)
-    >>> [bool(rule.evaluate(make_record(service="api", level="ERROR", message="x",
-    ...                                  timestamp_ms=s * 1000))) for s in (0, 4, 20, 21, 22)]
+    >>> [bool(rule.process(make_record(service="api", level="ERROR", message="x",
+    ...                                 timestamp_ms=s * 1000))) for s in (0, 4, 20, 21, 22)]
     [False, False, False, False, True]
     """
 
@@ -227,7 +227,7 @@ class BurstRule(_WindowedRule):
             Sliding(self.within_ms), Fields(n=Count(), first=Min(), last=Max()),
             emit="update", closing="key")
 
-    def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
+    def process(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record) or LEVELS[record["level"]] < self.level:
             return None
         if self.pattern is not None and not self.pattern.search(record.get("message") or ""):
@@ -259,7 +259,7 @@ class PatternRule(Rule):
             raise ValueError(f"rule {name!r}: pattern {pattern!r} is not valid: {exc}") from None
         self.level = _min_level(level)
 
-    def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
+    def process(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record) or LEVELS[record["level"]] < self.level:
             return None
         text = record.get("message") or ""
@@ -282,8 +282,8 @@ class NewTemplateRule(Rule):
     >>> from kafkalab.logs.record import make_record
     >>> rule = NewTemplateRule("new", learn_s=10)
     >>> def err(ts, msg):
-    ...     return rule.evaluate(make_record(service="api", level="ERROR", message=msg,
-    ...                                      timestamp_ms=ts))
+    ...     return rule.process(make_record(service="api", level="ERROR", message=msg,
+    ...                                     timestamp_ms=ts))
     >>> err(0, "card declined for CUST-001"), err(20_000, "card declined for CUST-932")
     (None, None)
     >>> err(30_000, "disk full on /var/lib/data").message
@@ -301,7 +301,7 @@ class NewTemplateRule(Rule):
         self.known: set[tuple[str, str] | str] = set(known)
         self._since: int | None = None
 
-    def evaluate(self, record: Mapping[str, Any]) -> Alert | None:
+    def process(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record):
             return None
         ts = timestamp_ms(record)

@@ -198,7 +198,7 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
                     return JSONResponse(status_code=503, content={
                         "error": f"the order could not be published to Kafka: {exc}"})
                 with api.transaction():
-                    api.put(f"accepted/{order_id}", event.to_dict())
+                    api.put(f"accepted/{order_id}", event.to_record())
                     if idempotency_key:
                         api.put(f"idem/{idempotency_key}",
                                 {"orderId": order_id, "fingerprint": fingerprint})

@@ -21,7 +21,7 @@ ids again, and the next service drops the copies.
 ...               source="api", now_ms=1_700_000_000_000, event_id="e-1")
 >>> e.topic
 'orders'
->>> Event.from_dict(e.to_dict()) == e
+>>> Event.from_record(e.to_record()) == e
 True
 >>> new_event("PaymentCharged", "ORD-1", {"amount": 10}, source="payment")
 Traceback (most recent call last):
@@ -179,13 +179,13 @@ class Event:
         """The contract (unprefixed) topic this type lives on."""
         return self.spec.topic
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {"eventId": self.event_id, "eventType": self.event_type, "orderId": self.order_id,
                 "timestamp": self.timestamp, "source": self.source,
                 "causationId": self.causation_id, "data": self.data}
 
     @classmethod
-    def from_dict(cls, value: Any) -> Event:
+    def from_record(cls, value: Any) -> Event:
         """Check and parse an envelope; raise :class:`InvalidEvent` saying what is wrong."""
         if not isinstance(value, dict):
             raise InvalidEvent(f"expected a JSON object envelope, got {type(value).__name__}")

@@ -109,7 +109,7 @@ def rebuild(topics: Topics = Topics(), *, settings: Any = None,
     events: list[Event] = []
     for msg in read_topic(names, settings=settings, timeout=timeout):
         try:
-            events.append(Event.from_dict(msg.value))
+            events.append(Event.from_record(msg.value))
         except InvalidEvent as exc:
             log.warning("rebuild: skipping %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
     return replay(events)

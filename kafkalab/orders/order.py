@@ -56,10 +56,10 @@ class OrderService(Service):
 
     def saga(self, order_id: str) -> SagaState | None:
         d = self.store.get(f"saga/{order_id}")
-        return None if d is None else SagaState.from_dict(d)
+        return None if d is None else SagaState.from_record(d)
 
     def _save(self, saga: SagaState) -> None:
-        self.store.put(f"saga/{saga.saga_id}", saga.to_dict())
+        self.store.put(f"saga/{saga.saga_id}", saga.to_record())
         # A small index of unfinished sagas, so tick() need not load them all.
         if saga.status in TERMINAL:
             self.store.delete(f"active/{saga.saga_id}")

@@ -83,7 +83,7 @@ class ServiceRunner:
 
     def _on_message(self, msg: Message) -> None:
         try:
-            event = Event.from_dict(msg.value)
+            event = Event.from_record(msg.value)
         except InvalidEvent as exc:
             # Retrying cannot fix bad data: straight to the dead-letter topic.
             raise PermanentError(f"not a valid order event: {exc}") from exc

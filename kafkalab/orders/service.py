@@ -85,7 +85,7 @@ class Service:
 
     def _emit(self, events: list[Event]) -> None:
         for e in events:
-            self.store.outbox_add(e.topic, e.order_id, e.to_dict())
+            self.store.outbox_add(e.topic, e.order_id, e.to_record())
 
     def process(self, event: Event) -> list[Event]:
         """``handle`` once per event id, with state, id and outbox committed together."""

@@ -140,7 +140,7 @@ def place_order(producer: Producer, customer_id: str, items: list[dict[str, Any]
     event = new_event("OrderPlaced", order_id,
                       {"customerId": customer_id, "items": items, "total": order_total(items)},
                       source="api")
-    future = producer.send(topics.name("orders"), event.to_dict(), key=order_id)
+    future = producer.send(topics.name("orders"), event.to_record(), key=order_id)
     if wait:
         # The order exists once the broker has it; only then answer the caller.
         future.get(timeout=10)

@@ -81,11 +81,11 @@ class SagaState:
     finished_ms: int | None = None
     log: list[list[Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SagaState:
+    def from_record(cls, d: dict[str, Any]) -> SagaState:
         return cls(**d)
 
     def note(self, now_ms: int, text: str) -> None:

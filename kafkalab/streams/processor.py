@@ -290,14 +290,14 @@ class Processor:
                 self.stats.late += 1
                 for sink in self.table.late_sinks or (self.late_topic,):
                     if isinstance(sink, str):
-                        self._producer.send(sink, out.as_record(), key=out.key)
+                        self._producer.send(sink, out.to_record(), key=out.key)
                     else:
                         sink(out)
                 continue
             self.stats.results += 1
             for sink in self.table.sinks:
                 if isinstance(sink, str):
-                    self._producer.send(sink, out.as_record(), key=out.key)
+                    self._producer.send(sink, out.to_record(), key=out.key)
                 else:
                     sink(out)
 

@@ -79,7 +79,7 @@ class WindowResult:
     value: Any
     final: bool = False
 
-    def as_record(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """The JSON written to an output topic."""
         return {"key": self.key, "windowStart": self.window.start_ms,
                 "windowEnd": self.window.end_ms, "start": iso(self.window.start_ms),
@@ -100,7 +100,7 @@ class LateRecord:
     def lateness_ms(self) -> int:
         return self.stream_time_ms - self.timestamp_ms
 
-    def as_record(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         """The JSON written to a late-records topic: the record and why it was late."""
         return {"key": self.key, "value": self.value, "timestamp_ms": self.timestamp_ms,
                 "stream_time_ms": self.stream_time_ms, "lateness_ms": self.lateness_ms,

@@ -246,8 +246,8 @@ def _iot():
 
     alerter = iot.ThresholdAlerter({"humidity": iot.Threshold(high=85, clear=80)})
     return [a for i, v in enumerate([90, 84, 91, 70, 95])
-            if (a := alerter.observe(iot.Reading("S-1", "humidity", v, "%",
-                                                 int(T0 * 1000) + i * 60_000)))]
+            if (a := alerter.process(iot.Reading("S-1", "humidity", v, "%",
+                                                int(T0 * 1000) + i * 60_000)))]
 
 
 def _analytics():
@@ -257,9 +257,9 @@ def _analytics():
                                    threshold=3, name="zscore", cooldown_s=600)
     out = []
     for m in range(12):
-        out += mon.observe(int(T0 * 1000) + m * 60_000, {"x": 10.0 + m % 2})
+        out += mon.process(int(T0 * 1000) + m * 60_000, {"x": 10.0 + m % 2})
     for m in range(12, 15):  # three anomalous minutes in a row: one alert
-        out += mon.observe(int(T0 * 1000) + m * 60_000, {"x": 500.0})
+        out += mon.process(int(T0 * 1000) + m * 60_000, {"x": 500.0})
     return out
 
 

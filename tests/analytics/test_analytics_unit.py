@@ -149,16 +149,16 @@ def test_monitor_scores_before_it_learns():
             return 0.0
 
     mon = AnomalyMonitor(lambda m: Spy(), threshold=1, name="spy")
-    mon.observe(0, {"a": 1.0})
-    mon.observe(60_000, {"a": 2.0})
+    mon.process(0, {"a": 1.0})
+    mon.process(60_000, {"a": 2.0})
     assert seen == [("score", 1.0), ("learn", 1.0), ("score", 2.0), ("learn", 2.0)]
 
 
 def test_zscore_monitor_alert_has_metric_value_range_and_detector():
     mon = analytics.zscore_monitor(threshold=4.0)
     for m in range(20):
-        assert mon.observe(m * 60_000, {"orders.revenue": 1000 + (m % 5) * 10}) == []
-    (alert,) = mon.observe(20 * 60_000, {"orders.revenue": 5000})
+        assert mon.process(m * 60_000, {"orders.revenue": 1000 + (m % 5) * 10}) == []
+    (alert,) = mon.process(20 * 60_000, {"orders.revenue": 5000})
     rec = alert.to_record()
     assert rec["metric"] == "orders.revenue" and rec["value"] == 5000
     assert rec["rule"] == "zscore" and rec["kind"] == "anomaly"
@@ -174,7 +174,7 @@ def test_every_anomalous_window_alerts_unless_a_cool_down_is_asked_for():
             pass
 
     def alerted(monitor):
-        return [m for m in range(6) if monitor.observe(m * 60_000, {"a": 1.0})]
+        return [m for m in range(6) if monitor.process(m * 60_000, {"a": 1.0})]
 
     assert alerted(AnomalyMonitor(lambda m: Always(), threshold=0.5, name="x")) == list(range(6))
     cooled = AnomalyMonitor(lambda m: Always(), threshold=0.5, name="x", cooldown_s=180)

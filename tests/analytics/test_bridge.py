@@ -38,7 +38,7 @@ def test_bridge_copies_orders_and_logs_and_dead_letters_the_rest():
         admin.ensure_topic(logs, partitions=3)
     with Producer() as p:
         for e in [*placed, other]:
-            p.send(orders, e.to_dict(), key=e.order_id)
+            p.send(orders, e.to_record(), key=e.order_id)
         for r in records:
             p.send(logs, r, key=r["service"])
         p.raw.send(logs, value=b"{not json", key=b"api")

@@ -129,7 +129,7 @@ def test_lake_equals_source_after_random_changes_applied_twice(tmp_path, shop_db
     assert min(counts.values()) > 20  # every kind of change is exercised
     while cap.poll_once():
         pass
-    events = [cdc.ChangeEvent.from_dict(v) for v in memory_producer.values()]
+    events = [cdc.ChangeEvent.from_record(v) for v in memory_producer.values()]
     for i in range(0, len(events), 50):
         assert lake.apply(events[i:i + 50]) > 0
     assert_lake_equals_source(lake, shop_db)
@@ -162,7 +162,7 @@ def test_compaction_keeps_the_state_and_the_tombstones(tmp_path, shop_db,
     assert len(lake.files("products")) == 1
     assert lake.rows("products") == before
     # Re-delivered old INSERTs of deleted rows must not bring them back.
-    old = [cdc.ChangeEvent.from_dict(v) for v in memory_producer.values()]
+    old = [cdc.ChangeEvent.from_record(v) for v in memory_producer.values()]
     assert cdc.Lake(lake.root).apply(old) == 0
     assert lake.rows("products") == before
     assert _sorted(before) == table_rows(shop_db, "products")

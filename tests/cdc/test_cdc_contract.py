@@ -91,7 +91,7 @@ def test_a_crash_before_recording_republishes_the_same_positions(source, monkeyp
     first = source.capture.stats.published
     again = source.capture.poll_once()
     assert first == 0 and [e.eventId for e in again] == [
-        cdc.ChangeEvent.from_dict(v).eventId for v in
+        cdc.ChangeEvent.from_record(v).eventId for v in
         source.capture.producer.values()[:2]]
 
 

@@ -25,12 +25,12 @@ def event(op: str = "UPDATE", **kw) -> cdc.ChangeEvent:
 @pytest.mark.parametrize("op", cdc.OPERATIONS)
 def test_round_trip_through_json_keeps_every_field(op: str) -> None:
     e = event(op)
-    body = json.loads(json.dumps(e.to_dict()))
+    body = json.loads(json.dumps(e.to_record()))
     assert list(body)[:5] == ["operation", "table", "before", "after", "timestamp"]
     assert body["timestamp"] == 1_700_000_000_000
     assert body["eventId"] == "sqlite:shop.db:42"
-    assert cdc.ChangeEvent.from_dict(body) == e
-    assert cdc.ChangeEvent.from_dict(json.dumps(body).encode()) == e
+    assert cdc.ChangeEvent.from_record(body) == e
+    assert cdc.ChangeEvent.from_record(json.dumps(body).encode()) == e
 
 
 def test_debezium_rule_for_before_and_after() -> None:
@@ -61,21 +61,21 @@ def test_record_key_keeps_a_rows_changes_together() -> None:
     (lambda d: d.pop("source"), "field 'source' is missing"),
 ])
 def test_malformed_bodies_name_the_field(mutate, says: str) -> None:
-    body = event().to_dict()
+    body = event().to_record()
     mutate(body)
     with pytest.raises(ValueError, match=says.replace("[", r"\[").replace("]", r"\]")):
-        cdc.ChangeEvent.from_dict(body)
+        cdc.ChangeEvent.from_record(body)
 
 
 def test_not_json_and_not_an_object() -> None:
     with pytest.raises(ValueError, match="not valid JSON"):
-        cdc.ChangeEvent.from_dict(b'{"operation": ')
+        cdc.ChangeEvent.from_record(b'{"operation": ')
     with pytest.raises(ValueError, match="expected a JSON object, got list"):
-        cdc.ChangeEvent.from_dict([1])
+        cdc.ChangeEvent.from_record([1])
 
 
 def test_parse_reads_consumed_records_including_undecodable_ones() -> None:
-    good = make_message(event().to_dict(), key="products:7", timestamp_ms=CLOCK.now_ms())
+    good = make_message(event().to_record(), key="products:7", timestamp_ms=CLOCK.now_ms())
     assert cdc.parse(good) == event()
     undecoded = make_message(b"\xff\xfe", key="x")
     undecoded = type(undecoded)(**{**undecoded.__dict__, "value": None, "error": "bad utf-8"})
@@ -107,10 +107,10 @@ HOSTILE = {
 def test_records_that_would_break_the_lake_are_refused_before_any_side_effect(name) -> None:
     # Each of these passed the dead-letter step before and then crashed
     # `cdc apply` for good, escaped the lake's directory, or made rows vanish.
-    body = event("UPDATE").to_dict()
+    body = event("UPDATE").to_record()
     body.update(HOSTILE[name])
     with pytest.raises(ValueError, match="^change event: "):
-        cdc.ChangeEvent.from_dict(json.loads(json.dumps(body, allow_nan=True)))
+        cdc.ChangeEvent.from_record(json.loads(json.dumps(body, allow_nan=True)))
 
 
 def test_a_schema_qualified_table_is_still_a_table() -> None:

@@ -118,7 +118,7 @@ def test_malformed_records_are_dead_lettered_and_the_rest_applied(tmp_path, new_
     admin.ensure_topic(dlq, 1)
     good = cdc.ChangeEvent.insert("products", {"id": 1, "price": 3}, key={"id": 1},
                                   position=1, timestamp=0,
-                                  source={"connector": "sqlite", "db": "t"}).to_dict()
+                                  source={"connector": "sqlite", "db": "t"}).to_record()
     missing = {k: v for k, v in good.items() if k != "table"}
     unknown = dict(good, operation="MERGE", position=2)
     raw = clients.Producer(value_format="raw")
@@ -213,7 +213,7 @@ def test_hostile_records_are_dead_lettered_and_the_lake_moves_on(tmp_path, new_t
     admin.ensure_topic(dlq, 1)
     good = cdc.ChangeEvent.insert("products", {"id": 1, "price": 3}, key={"id": 1},
                                   position=1, timestamp=0,
-                                  source={"connector": "sqlite", "db": "t"}).to_dict()
+                                  source={"connector": "sqlite", "db": "t"}).to_record()
     hostile = [dict(good, table="../escape"), dict(good, table="*"),
                dict(good, position=2**70), dict(good, after={"id": 1, "_cdc_rank": 9})]
     for body in (*hostile, good):

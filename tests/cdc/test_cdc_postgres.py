@@ -75,7 +75,7 @@ def test_pg_crash_before_advancing_the_slot_republishes(pg, pg_server, memory_pr
         m.setattr(cap, "_record", lambda mark: (_ for _ in ()).throw(RuntimeError("crash")))
         with pytest.raises(RuntimeError, match="crash"):
             cap.poll_once()
-    first = [cdc.ChangeEvent.from_dict(v) for v in memory_producer.values()]
+    first = [cdc.ChangeEvent.from_record(v) for v in memory_producer.values()]
     again = cap.poll_once()
     assert [e.position for e in again] == [e.position for e in first] and len(first) == 6
     lake = cdc.Lake(tmp_path / "lake")

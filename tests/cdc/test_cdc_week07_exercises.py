@@ -88,7 +88,7 @@ def right_keys(event):
 
 
 def event_obj(body):
-    return cdc.ChangeEvent.from_dict(body)
+    return cdc.ChangeEvent.from_record(body)
 
 
 def test_invalidation_keys_accepts_before_and_after_categories() -> None:

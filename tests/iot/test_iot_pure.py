@@ -134,18 +134,18 @@ def test_hysteresis_and_cooldown_make_a_hovering_sensor_alert_once() -> None:
     fired_naive = fired_smart = 0
     for v in values:
         r = reading(v, clock.now_ms())
-        fired_naive += naive.observe(r) is not None
-        fired_smart += smart.observe(r) is not None
+        fired_naive += naive.process(r) is not None
+        fired_smart += smart.process(r) is not None
         clock.advance(60)
     assert fired_naive == 4 and fired_smart == 1
     # Cleared (below 80), but within the cool-down: suppressed, not sent.
-    smart.observe(reading(79, clock.now_ms()))
+    smart.process(reading(79, clock.now_ms()))
     clock.advance(60)
-    assert smart.observe(reading(90, clock.now_ms())) is None and smart.suppressed == 1
+    assert smart.process(reading(90, clock.now_ms())) is None and smart.suppressed == 1
     # After the cool-down a new excursion alerts again.
-    smart.observe(reading(70, clock.now_ms()))
+    smart.process(reading(70, clock.now_ms()))
     clock.advance(600)
-    alert = smart.observe(reading(91, clock.now_ms()))
+    alert = smart.process(reading(91, clock.now_ms()))
     assert alert is not None and alert.metric == "SENSOR-001.humidity"
     assert alert.to_record()["expected"] == {"low": 0.0, "high": 85}
 
@@ -153,14 +153,14 @@ def test_hysteresis_and_cooldown_make_a_hovering_sensor_alert_once() -> None:
 def test_an_excursion_held_back_by_the_cool_down_alerts_when_it_ends_if_still_on() -> None:
     alerter = iot.ThresholdAlerter({"humidity": iot.Threshold(high=85, clear=80)}, cooldown_s=600)
     values = [90, 70] + [90] * 10  # back after one minute, and it stays
-    fired = [alerter.observe(reading(v, T0 + i * 60_000)) for i, v in enumerate(values)]
+    fired = [alerter.process(reading(v, T0 + i * 60_000)) for i, v in enumerate(values)]
     assert [i for i, a in enumerate(fired) if a] == [0, 10]
     assert fired[10].suppressed == 1 and alerter.suppressed == 1
 
 
 def test_low_limits_and_bad_hysteresis() -> None:
     alerter = iot.ThresholdAlerter({"pressure": iot.Threshold(low=150, clear_low=200)})
-    kinds = [alerter.observe(reading(v, T0 + i * 60_000, kind="pressure")) is not None
+    kinds = [alerter.process(reading(v, T0 + i * 60_000, kind="pressure")) is not None
              for i, v in enumerate([300, 140, 160, 190, 145, 250, 140])]
     assert kinds == [False, True, False, False, False, False, False]  # cool-down holds the last
     with pytest.raises(ValueError, match="must not exceed high"):
@@ -224,15 +224,15 @@ def test_labels_arrive_only_after_the_horizon() -> None:
     minute = 60_000
     preds = []
     for i in range(8):
-        preds += p.observe(reading(50.0, T0 + i * minute, kind="temperature"))
+        preds += p.process(reading(50.0, T0 + i * minute, kind="temperature"))
     # Predictions made, but none is older than the horizon: nothing learnt yet.
     assert preds and p.resolved == []
     for i in range(8, 20):
-        p.observe(reading(50.0, T0 + i * minute, kind="temperature"))
+        p.process(reading(50.0, T0 + i * minute, kind="temperature"))
     assert p.resolved and all(label is False for _, label in p.resolved)
     assert all(pred.timestamp_ms + 10 * minute < T0 + 19 * minute for pred, _ in p.resolved)
     n = len(p.resolved)
-    p.observe(reading(90.0, T0 + 20 * minute, kind="temperature", status="failed"))
+    p.process(reading(90.0, T0 + 20 * minute, kind="temperature", status="failed"))
     # The failure labels the predictions of the 10 minutes before it as
     # positives; older pending ones become known negatives at the same moment.
     failed = T0 + 20 * minute
@@ -250,7 +250,7 @@ def test_maintenance_restored_from_its_snapshot_predicts_the_same(fleet_readings
     kw = {"window_min": 10, "baseline_min": 12}
 
     def run(p, rs):
-        return [dataclasses.asdict(x) for r in rs for x in p.observe(r)]
+        return [dataclasses.asdict(x) for r in rs for x in p.process(r)]
 
     whole = iot.MaintenancePredictor(**kw)
     expected = run(whole, readings)
@@ -334,7 +334,7 @@ def test_a_failed_alert_send_stops_the_batch_before_its_commit() -> None:
 def test_a_jump_from_above_high_to_below_low_is_a_new_alert() -> None:
     alerter = iot.ThresholdAlerter({"pressure": iot.Threshold(high=700, clear=650, low=150,
                                                               clear_low=200)}, cooldown_s=0)
-    fired = [alerter.observe(reading(v, T0 + i * 60_000, kind="pressure"))
+    fired = [alerter.process(reading(v, T0 + i * 60_000, kind="pressure"))
              for i, v in enumerate([400, 750, 720, 100, 120, 400, 760])]
     assert [a is not None for a in fired] == [False, True, False, True, False, False, True]
     assert [a.value for a in fired if a] == [750, 100, 760]

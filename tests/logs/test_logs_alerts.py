@@ -102,9 +102,9 @@ def test_rules_only_look_at_their_services_and_levels() -> None:
     rule = PatternRule("t", pattern="timeout", level="ERROR", services=["api"])
     mk = lambda svc, lvl: validate(make_record(service=svc, level=lvl,  # noqa: E731
                                                message="timeout", timestamp_ms=T0))
-    assert rule.evaluate(mk("api", "ERROR")) is not None
-    assert rule.evaluate(mk("api", "WARNING")) is None
-    assert rule.evaluate(mk("payments", "ERROR")) is None
+    assert rule.process(mk("api", "ERROR")) is not None
+    assert rule.process(mk("api", "WARNING")) is None
+    assert rule.process(mk("payments", "ERROR")) is None
 
 
 def test_error_rate_ignores_small_windows_and_judges_complete_ones() -> None:
@@ -112,13 +112,13 @@ def test_error_rate_ignores_small_windows_and_judges_complete_ones() -> None:
     recs = [make_record(service="api", level="ERROR", message="x", timestamp_ms=T0 + i * 1000)
             for i in range(5)]  # 100% errors, but only 5 records
     recs.append(make_record(service="api", level="INFO", message="x", timestamp_ms=T0 + 61_000))
-    assert [rule.evaluate(r) for r in recs] == [None] * 6
+    assert [rule.process(r) for r in recs] == [None] * 6
     assert rule.flush() == []
 
 
 def test_new_template_learns_first_then_alerts_once_per_template() -> None:
     rule = NewTemplateRule("new", learn_s=60)
-    err = lambda s, m: rule.evaluate(make_record(  # noqa: E731
+    err = lambda s, m: rule.process(make_record(  # noqa: E731
         service="api", level="ERROR", message=m, timestamp_ms=T0 + s * 1000))
     assert err(0, "disk full on node 1") is None             # learning
     assert err(100, "disk full on node 7") is None           # same template
@@ -128,7 +128,7 @@ def test_new_template_learns_first_then_alerts_once_per_template() -> None:
 
 def test_a_broken_rule_is_reported_and_does_not_stop_the_others() -> None:
     class Broken(Rule):
-        def evaluate(self, record):
+        def process(self, record):
             return record["no-such-field"]
 
     engine = AlertEngine([Broken("broken"), PatternRule("oom", pattern="OutOfMemory")])
@@ -238,8 +238,8 @@ def test_every_rule_type_keeps_the_contract(kind) -> None:
     build = lambda: rules_from_config([{"name": f"r-{kind}", "type": kind, **params}])[0]  # noqa: E731
 
     def fire(rule: Rule, lines) -> list:
-        out = [rule.evaluate(validate(make_record(service="api", level=lvl, message=msg,
-                                                  timestamp_ms=T0 + s * 1000)))
+        out = [rule.process(validate(make_record(service="api", level=lvl, message=msg,
+                                                 timestamp_ms=T0 + s * 1000)))
                for lvl, msg, s in lines]
         return [a for a in out + rule.flush() if a is not None]
 

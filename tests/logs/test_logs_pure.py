@@ -135,7 +135,7 @@ def test_a_bad_filter_fails_when_made_not_on_the_first_record() -> None:
 def test_streaming_windows_agree_with_pandas(records) -> None:
     agg = WindowAggregator(60, lateness_s=0)
     for r in records:
-        agg.add(r)
+        agg.process(r)
     agg.flush()
     ours = summaries_frame(agg.summaries).set_index(["window_start", "service"]).sort_index()
     theirs = counts_frame(to_frame(records), 60).set_index(["window_start", "service"]).sort_index()
@@ -148,7 +148,7 @@ def test_window_length_is_configurable_and_counts_add_up(records) -> None:
     for window_s in (10, 60, 300):
         agg = WindowAggregator(window_s)
         for r in records:
-            agg.add(r)
+            agg.process(r)
         agg.flush()
         assert sum(s["total"] for s in agg.summaries) == len(records)
         from kafkalab.logs import timestamp_ms
@@ -163,8 +163,8 @@ def test_latency_percentiles_match_numpy() -> None:
     durations = rng.lognormal(4, 0.6, size=500).round(1)
     agg = WindowAggregator(60)
     for i, d in enumerate(durations):
-        agg.add(make_record(service="api", level="INFO", message="GET", timestamp_ms=T0 + i * 10,
-                            metadata={"duration_ms": float(d)}))
+        agg.process(make_record(service="api", level="INFO", message="GET", timestamp_ms=T0 + i * 10,
+                                metadata={"duration_ms": float(d)}))
     (summary,) = agg.flush()
     for q in (50, 95, 99):
         assert summary["latency_ms"][f"p{q}"] == pytest.approx(np.percentile(durations, q))
@@ -176,11 +176,11 @@ def test_top_templates_count_kinds_not_exact_lines() -> None:
     agg = WindowAggregator(60)
     for i in range(30):
         clock.advance(1)
-        agg.add(make_record(service="payments", level="ERROR", timestamp_ms=clock.now_ms(),
-                            message=f"card declined for CUST-{i:03d}"))
+        agg.process(make_record(service="payments", level="ERROR", timestamp_ms=clock.now_ms(),
+                                message=f"card declined for CUST-{i:03d}"))
     for i in range(5):
-        agg.add(make_record(service="payments", level="ERROR", timestamp_ms=clock.now_ms(),
-                            message=f"timeout after {1000 + i} ms"))
+        agg.process(make_record(service="payments", level="ERROR", timestamp_ms=clock.now_ms(),
+                                message=f"timeout after {1000 + i} ms"))
     (summary,) = agg.flush()
     assert summary["top_templates"][:2] == [
         {"template": "card declined for <id>", "count": 30},
@@ -191,12 +191,12 @@ def test_windows_close_per_service_and_late_records_are_counted_not_added() -> N
     agg = WindowAggregator(60, lateness_s=5)
     rec = lambda svc, s: make_record(service=svc, level="INFO", message="m",  # noqa: E731
                                      timestamp_ms=T0 + s * 1000)
-    assert agg.add(rec("api", 10)) == []
-    assert agg.add(rec("api", 63)) == []           # within the lateness: not closed yet
-    assert agg.add(rec("shipping", 200)) == []      # another service's time closes nothing here
-    closed = agg.add(rec("api", 66))                # the api watermark passed 60 s
+    assert agg.process(rec("api", 10)) == []
+    assert agg.process(rec("api", 63)) == []           # within the lateness: not closed yet
+    assert agg.process(rec("shipping", 200)) == []      # another service's time closes nothing here
+    closed = agg.process(rec("api", 66))                # the api watermark passed 60 s
     assert [(s["service"], s["total"]) for s in closed] == [("api", 1)]
-    assert agg.add(rec("api", 30)) == [] and agg.stats.late == 1
+    assert agg.process(rec("api", 30)) == [] and agg.stats.late == 1
     assert sum(s["total"] for s in agg.flush()) == 3
 
 
@@ -204,25 +204,25 @@ def test_a_record_for_a_window_the_watermark_passed_is_late_even_if_it_never_ope
     agg = WindowAggregator(60, lateness_s=5)
     rec = lambda s: make_record(service="api", level="INFO", message="m",  # noqa: E731
                                 timestamp_ms=T0 + s * 1000)
-    agg.add(rec(0))
-    assert [s["total"] for s in agg.add(rec(200))] == [1]   # [0, 60 s) closes
+    agg.process(rec(0))
+    assert [s["total"] for s in agg.process(rec(200))] == [1]   # [0, 60 s) closes
     # [60 s, 120 s) never had a record, but 120 s + 5 s is behind the watermark: late,
     # not a window opened and closed at once (the engine's rule, as in Kafka Streams).
-    assert agg.add(rec(100)) == [] and agg.stats.late == 1
+    assert agg.process(rec(100)) == [] and agg.stats.late == 1
 
 
 def test_summaries_survive_a_snapshot_and_restore(records) -> None:
     import json
 
     whole = WindowAggregator(60, lateness_s=5)
-    expected = [s for r in records for s in whole.add(r)] + whole.flush()
+    expected = [s for r in records for s in whole.process(r)] + whole.flush()
     first = WindowAggregator(60, lateness_s=5)
     half = len(records) // 2
-    got = [s for r in records[:half] for s in first.add(r)]
+    got = [s for r in records[:half] for s in first.process(r)]
     state = json.loads(json.dumps(first.snapshot()))     # a checkpoint is JSON
     second = WindowAggregator(60, lateness_s=5)
     second.restore(state)
-    got += [s for r in records[half:] for s in second.add(r)] + second.flush()
+    got += [s for r in records[half:] for s in second.process(r)] + second.flush()
     assert got == expected and second.stats == whole.stats
     assert any(s["latency_ms"] for s in got)             # durations were in the open windows too
 

@@ -25,11 +25,11 @@ def err(service: str, s: float, level: str = "ERROR") -> dict:
 
 def test_a_burst_counts_the_last_within_s_and_the_next_alert_needs_a_fresh_burst() -> None:
     rule = BurstRule("b", count=3, within_s=10)
-    fired = [s for s in (0, 9.999, 10, 11, 12, 13, 14, 30) if rule.evaluate(err("api", s))]
+    fired = [s for s in (0, 9.999, 10, 11, 12, 13, 14, 30) if rule.process(err("api", s))]
     # 0 is exactly 10 s before 10: outside. Fires at 11 (10, 9.999, 11); 12, 13 start afresh.
     assert fired == [11, 14]
     other = BurstRule("b", count=3, within_s=10)
-    assert [bool(other.evaluate(err(svc, 0))) for svc in ("api", "web", "api", "web", "api")] == [
+    assert [bool(other.process(err(svc, 0))) for svc in ("api", "web", "api", "web", "api")] == [
         False, False, False, False, True]          # one window per service
 
 
@@ -43,7 +43,7 @@ def test_a_rule_restored_from_its_snapshot_raises_the_same_alerts(make) -> None:
                                              ErrorBurst("api", start_s=250, duration_s=40)])]
 
     def run(rule, recs):
-        return [a.to_record() for a in map(rule.evaluate, recs) if a is not None]
+        return [a.to_record() for a in map(rule.process, recs) if a is not None]
 
     whole = make()
     expected = run(whole, records) + [a.to_record() for a in whole.flush()]

@@ -90,7 +90,7 @@ class SlowRequests(Rule):
         self.slow_ms, self.count, self.within_ms = slow_ms, count, within_s * 1000
         self.recent = collections.defaultdict(collections.deque)
 
-    def evaluate(self, record):
+    def process(self, record):
         duration = record["metadata"].get("duration_ms")
         if duration is None or duration < self.slow_ms:
             return None
@@ -110,10 +110,10 @@ def test_slow_requests_accepts_the_reference_answer() -> None:
 
 
 class CrashesWithoutDuration(SlowRequests):
-    def evaluate(self, record):
+    def process(self, record):
         if record["metadata"]["duration_ms"] < 0:
             return None
-        return super().evaluate(record)
+        return super().process(record)
 
 
 class NeverForgets(SlowRequests):
@@ -123,7 +123,7 @@ class NeverForgets(SlowRequests):
 
 
 class TooEager(SlowRequests):
-    def evaluate(self, record):
+    def process(self, record):
         if record["metadata"].get("duration_ms", 0) >= 100:   # 100 ms is not slow
             return self.alert(record, "slow")
         return None

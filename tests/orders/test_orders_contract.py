@@ -60,4 +60,4 @@ def test_a_charge_that_could_never_be_booked_or_answered_is_refused(data, reason
     envelope = {"eventId": "e", "eventType": "ChargePayment", "orderId": "O", "timestamp": 1,
                 "source": "order", "data": data}
     with pytest.raises(InvalidEvent, match=reason):
-        Event.from_dict(envelope)
+        Event.from_record(envelope)

@@ -35,16 +35,16 @@ def test_an_aborted_and_retried_batch_is_delivered_once_to_read_committed():
         raw.init_transactions()
         raw.begin_transaction()
         for e in events:
-            producer.send(topic, e.to_dict(), key=e.order_id)
+            producer.send(topic, e.to_record(), key=e.order_id)
         producer.flush()
         raw.abort_transaction()  # "crashed": the whole batch is aborted...
         raw.begin_transaction()
         for e in events:         # ...and written again, same event ids
-            producer.send(topic, e.to_dict(), key=e.order_id)
+            producer.send(topic, e.to_record(), key=e.order_id)
         raw.commit_transaction()
     finally:
         producer.close()
-    delivered = [Event.from_dict(m.value) for m in read_topic(topic, isolation_level="read_committed")]
+    delivered = [Event.from_record(m.value) for m in read_topic(topic, isolation_level="read_committed")]
     analytics = AnalyticsService(Store())
     for e in delivered:
         analytics.process(e)
@@ -52,7 +52,7 @@ def test_an_aborted_and_retried_batch_is_delivered_once_to_read_committed():
     assert analytics.snapshot()["revenue"] == 50
     assert analytics.duplicates == 0
     # read_uncommitted sees both copies; deduplicating by event id still counts each once
-    both = [Event.from_dict(m.value) for m in read_topic(topic, isolation_level="read_uncommitted")]
+    both = [Event.from_record(m.value) for m in read_topic(topic, isolation_level="read_uncommitted")]
     assert len(both) == 10
     dedup = AnalyticsService(Store())
     for e in both:

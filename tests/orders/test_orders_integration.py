@@ -115,7 +115,7 @@ def test_hundreds_of_orders_with_faults_keep_every_invariant(make_config, start_
         events.append(system.place(f"CUST-{rng.randint(1, 50):03d}", items, wait=False))
     system.producer.flush()
     for e in events[:20]:  # the same OrderPlaced published again: must not start a second saga
-        system.producer.send(config.topics.name("orders"), e.to_dict(), key=e.order_id)
+        system.producer.send(config.topics.name("orders"), e.to_record(), key=e.order_id)
     ids = [e.order_id for e in events]
     status = system.wait_for(ids, timeout=90)
     assert set(status.values()) <= {"completed", "cancelled"}

@@ -36,7 +36,7 @@ def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(make_conf
         assert [p["eventId"] for p in published] == [reply.event_id]
         assert runner.service.store.outbox_pending() == []
         # The command itself is redelivered too (its offset was never committed): skipped.
-        producer.send(config.topics.name("payment-commands"), charge.to_dict(),
+        producer.send(config.topics.name("payment-commands"), charge.to_record(),
                       key=charge.order_id).get(timeout=10)
         for _ in range(100):
             if runner.service.duplicates:

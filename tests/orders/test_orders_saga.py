@@ -98,11 +98,11 @@ def test_late_and_duplicate_replies_change_nothing():
     o = order_saga(timeout_s=5)
     saga, _ = o.start("ORD-1", ORDER, now_ms=0)
     o.on_reply(saga, *OK["inventory"], now_ms=10)
-    before = saga.to_dict()
+    before = saga.to_record()
     assert o.on_reply(saga, *OK["inventory"], now_ms=11) == []      # duplicate
     assert o.on_reply(saga, *OK["shipping"], now_ms=12) == []       # out of turn
     assert o.on_reply(saga, "SomethingElse", {}, now_ms=13) == []   # unknown
-    assert {k: v for k, v in saga.to_dict().items() if k != "log"} == \
+    assert {k: v for k, v in saga.to_record().items() if k != "log"} == \
         {k: v for k, v in before.items() if k != "log"}
     o.on_tick(saga, now_ms=6000)                                     # payment timed out
     assert o.on_reply(saga, *OK["payment"], now_ms=6100) == []      # late success: ignored
@@ -114,7 +114,7 @@ def test_state_survives_a_json_round_trip_mid_saga():
     o = order_saga(timeout_s=5)
     saga, _ = o.start("ORD-1", ORDER, now_ms=0)
     o.on_reply(saga, *OK["inventory"], now_ms=10)
-    restored = SagaState.from_dict(json.loads(json.dumps(saga.to_dict())))
+    restored = SagaState.from_record(json.loads(json.dumps(saga.to_record())))
     assert types(o.on_reply(restored, *OK["payment"], now_ms=20)) == ["CreateShipment"]
 
 

@@ -163,14 +163,14 @@ def test_projection_equals_replay_whatever_the_order_of_topics():
 ])
 def test_bad_envelopes_are_refused_with_the_reason(raw, message):
     with pytest.raises(InvalidEvent, match=message):
-        Event.from_dict(raw)
+        Event.from_record(raw)
 
 
 def test_poison_records_are_invalid():
     import json
 
     with pytest.raises(InvalidEvent, match="needs field 'amount'"):
-        Event.from_dict(json.loads(poison_record("missing-field")))
+        Event.from_record(json.loads(poison_record("missing-field")))
     with pytest.raises(ValueError):
         json.loads(poison_record("not-json"))
 

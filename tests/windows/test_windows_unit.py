@@ -78,7 +78,7 @@ def test_late_record_goes_to_the_side_output_with_its_reason():
     assert isinstance(late, windows.LateRecord)
     assert late.value == "late one" and late.lateness_ms == 1600
     assert late.windows == (Window(0, 1000),)
-    rec = late.as_record()
+    rec = late.to_record()
     assert "after its window(s) closed" in rec["reason"] and rec["lateness_ms"] == 1600
     assert agg.late_count == 1
 
