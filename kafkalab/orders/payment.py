@@ -9,6 +9,7 @@
 >>> refund = new_event("RefundPayment", "ORD-1", {"reason": "shipping failed"}, source="order")
 >>> [e.event_type for e in pay.process(refund)], pay.ledger()
 (['PaymentRefunded'], {'charged': 100, 'captured': 0, 'refunded': 100})
+>>> from kafkalab.orders.faults import Faults
 >>> PaymentService(Store(), faults=Faults(payment_decline_rate=1)).process(charge)[0].event_type
 'PaymentDeclined'
 """

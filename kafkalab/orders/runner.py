@@ -110,17 +110,17 @@ class ServiceRunner:
             for i, topic, key, value in rows:
                 try:
                     futures.append((i, self.producer.send(self.topics.name(topic), value, key=key)))
-                except SerializationError as exc:
-                    poisoned.append((i, topic, value, exc))
+                except SerializationError as bad:
+                    poisoned.append((i, topic, value, bad))
             self.producer.flush(timeout)
         except Exception as exc:  # broker unreachable: the rows stay, we try again next tick
             log.warning("%s: could not publish %d outbox rows (%s: %s); will retry",
                         self.service.name, len(rows), type(exc).__name__, exc)
             return 0
         done = []
-        for i, topic, value, exc in poisoned:
+        for i, topic, value, reason in poisoned:
             try:
-                self._dead_letter_row(i, topic, value, exc)
+                self._dead_letter_row(i, topic, value, reason)
                 done.append(i)
             except Exception as dlq_exc:  # the dead-letter topic unreachable: try again later
                 log.warning("%s: could not dead-letter outbox row %d (%s)", self.service.name, i,
