@@ -20,11 +20,15 @@ from kafka.errors import (
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from kafkalab.clients.connection import UNREACHABLE, client_config, unavailable
+from kafkalab.clients.retry import Backoff, retry
 from kafkalab.settings import Settings, get_settings
 
 __all__ = ["Admin", "PartitionLag", "TopicInfo", "UnknownTopicError"]
 
 log = logging.getLogger(__name__)
+
+#: How long a group request waits for a coordinator that is still being set up (about 10 s).
+_COORDINATOR_BACKOFF = Backoff(initial=0.2, max_delay=1.0, attempts=15)
 
 
 class UnknownTopicError(LookupError):
@@ -201,7 +205,12 @@ class Admin:
 
     def group_offsets(self, group: str) -> dict[TopicPartition, int]:
         """Committed offsets of a group (empty if it never committed)."""
-        result = self.raw.list_group_offsets({group: None}).get(group, {})
+        # The first group request on a new cluster makes the broker create its
+        # __consumer_offsets topic; until that is loaded it answers "coordinator
+        # not available", a retriable error: ask again, briefly, as Kafka's own
+        # clients do.
+        result = retry(lambda: self.raw.list_group_offsets({group: None}),
+                       backoff=_COORDINATOR_BACKOFF).get(group, {})
         return {tp: om.offset for tp, om in result.items() if om.offset >= 0}
 
     def set_group_offsets(self, group: str, offsets: dict[TopicPartition, int]) -> None:
