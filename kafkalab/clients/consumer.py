@@ -140,14 +140,14 @@ class Consumer:
                 # starts can be lost in kafka-python 3.0.12 when a poll times
                 # out during it: the member stays rebalancing, without
                 # partitions or heartbeats, until the group expels it.
-                for topic in self.topics:
-                    self._raw.partitions_for_topic(topic)
+                self._know(self.topics)
             elif self.topics:
                 # No group: read every partition of the topics, from the start,
                 # or from the end as it is now. Both are looked up (ListOffsets)
                 # here, not at the first poll: records written in between are
                 # "new" to whoever created this consumer.
                 tps = [tp for t in self.topics for tp in self.admin.partitions(t)]
+                self._know(self.topics)
                 self._raw.assign(tps)
                 self._stable = True
                 where = (self._raw.beginning_offsets(tps) if self.from_beginning
@@ -158,8 +158,19 @@ class Consumer:
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
         """Read exactly these partitions, outside any group rebalancing."""
-        self.raw.assign(list(partitions))
+        tps = list(partitions)
+        raw = self.raw
+        self._know({tp.topic for tp in tps})
+        raw.assign(tps)
         self._stable = True
+
+    def _know(self, topics: Iterable[str]) -> None:
+        # Make sure this client's own metadata has the topics' partitions and
+        # leaders before it reads them, instead of relying on a refresh that
+        # kafka-python 3.0.12 may start only later (see the group case above).
+        assert self._raw is not None
+        for topic in topics:
+            self._raw.partitions_for_topic(topic)
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.raw.assignment())
