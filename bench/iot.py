@@ -31,15 +31,7 @@ import pandas as pd  # noqa: E402
 from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafkalab.clients import Admin, Producer, bootstrap_servers  # noqa: E402
-from kafkalab.iot import (  # noqa: E402
-    SENSOR_TYPES,
-    InvalidReading,
-    IoTPipeline,
-    TimeSeriesStore,
-    Validator,
-    publish,
-    simulate,
-)
+from kafkalab.iot import SENSOR_TYPES, InvalidReading, IoTPipeline, TimeSeriesStore, Validator, publish, simulate  # noqa: E402
 
 # The same conversions as kafkalab.iot.validation, as (factor, offset) pairs
 # that pandas can apply to a whole column at once.

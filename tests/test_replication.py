@@ -19,12 +19,7 @@ from kafka.admin import NewTopic
 from kafka.errors import NotEnoughReplicasError
 
 from kafkalab import broker
-from kafkalab.ops.replication import (
-    KeepWriting,
-    parse_topics_describe,
-    partition_states,
-    wait_until,
-)
+from kafkalab.ops.replication import KeepWriting, parse_topics_describe, partition_states, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -10,13 +10,7 @@ one shape on one topic (``alerts``), and goes to :class:`Notifier` objects.
 
 from kafkalab.alerts.alert import ALERTS_TOPIC, SEVERITIES, Alert
 from kafkalab.alerts.gate import Gate, GateEvent, GateStats
-from kafkalab.alerts.notifiers import (
-    ConsoleNotifier,
-    MemoryNotifier,
-    Notifier,
-    TopicNotifier,
-    WebhookNotifier,
-)
+from kafkalab.alerts.notifiers import ConsoleNotifier, MemoryNotifier, Notifier, TopicNotifier, WebhookNotifier
 from kafkalab.alerts.threshold import Threshold
 
 __all__ = [

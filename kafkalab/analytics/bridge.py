@@ -31,16 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafkalab.analytics.pipeline import EVENTS_TOPIC
-from kafkalab.clients import (
-    Admin,
-    Bounds,
-    Consumer,
-    ConsumerLoop,
-    DeadLetterQueue,
-    LoopStats,
-    Message,
-    Producer,
-)
+from kafkalab.clients import Admin, Bounds, Consumer, ConsumerLoop, DeadLetterQueue, LoopStats, Message, Producer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.logs.record import level_number, timestamp_ms
 from kafkalab.settings import Settings, get_settings

@@ -13,14 +13,7 @@ from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC, DeadLetterQueue, dead
 from kafkalab.clients.loop import Batch, ConsumerLoop, LoopStats, Metrics, run
 from kafkalab.clients.message import Message
 from kafkalab.clients.producer import Producer
-from kafkalab.clients.retry import (
-    Backoff,
-    PermanentError,
-    RetriesExhausted,
-    TransientError,
-    is_retriable,
-    retry,
-)
+from kafkalab.clients.retry import Backoff, PermanentError, RetriesExhausted, TransientError, is_retriable, retry
 from kafkalab.clients.serdes import DeserializationError, SerializationError
 
 __all__ = [

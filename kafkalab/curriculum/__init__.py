@@ -21,15 +21,7 @@ Run it from the repository root::
 """
 
 from kafkalab.curriculum.build import build, check
-from kafkalab.curriculum.clean import (
-    CELL_METADATA_KEPT,
-    KERNELSPEC,
-    LANGUAGE_INFO,
-    RULES,
-    Rule,
-    clean,
-    is_clean,
-)
+from kafkalab.curriculum.clean import CELL_METADATA_KEPT, KERNELSPEC, LANGUAGE_INFO, RULES, Rule, clean, is_clean
 from kafkalab.curriculum.cli import main
 from kafkalab.curriculum.exercises import (
     EXERCISE_PLACEHOLDER,

@@ -29,15 +29,7 @@ from kafkalab.iot.maintenance import (
     evaluate,
 )
 from kafkalab.iot.pipeline import SENSORS_TOPIC, InjectedCrash, IoTPipeline, PipelineStats
-from kafkalab.iot.simulator import (
-    DEVICE_TYPES,
-    START_MS,
-    Device,
-    Simulation,
-    fleet,
-    publish,
-    simulate,
-)
+from kafkalab.iot.simulator import DEVICE_TYPES, START_MS, Device, Simulation, fleet, publish, simulate
 from kafkalab.iot.timeseries import TimeSeriesStore
 from kafkalab.iot.validation import (
     CANONICAL_UNITS,

@@ -43,15 +43,7 @@ from river import compose, linear_model, optim, preprocessing
 
 from kafkalab.iot.alerts import DEFAULT_THRESHOLDS, Threshold
 from kafkalab.iot.validation import Reading
-from kafkalab.windows import (
-    Collect,
-    CountBased,
-    Mean,
-    Tumbling,
-    WindowedAggregation,
-    WindowResult,
-    iso,
-)
+from kafkalab.windows import Collect, CountBased, Mean, Tumbling, WindowedAggregation, WindowResult, iso
 
 __all__ = ["PREDICTIONS_TOPIC", "SCALES", "MaintenancePredictor", "MaintenanceReport",
            "Prediction", "WarningTime", "default_model", "evaluate"]

@@ -24,14 +24,7 @@ from kafkalab.logs.filters import FollowStats, LogFilter, follow, to_frame
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC, HandlerStats, KafkaLogHandler
 from kafkalab.logs.install import install, uninstall
 from kafkalab.logs.pipeline import SUMMARIES_TOPIC, LogAggregator
-from kafkalab.logs.record import (
-    LEVELS,
-    InvalidLogRecord,
-    make_record,
-    normalise_level,
-    timestamp_ms,
-    validate,
-)
+from kafkalab.logs.record import LEVELS, InvalidLogRecord, make_record, normalise_level, timestamp_ms, validate
 from kafkalab.logs.rules import (
     DEFAULT_RULES,
     BurstRule,

@@ -44,18 +44,7 @@ from typing import Any
 from kafkalab.alerts import SEVERITIES, Alert
 from kafkalab.logs.record import LEVELS, normalise_level, timestamp_ms
 from kafkalab.logs.templates import template as default_template
-from kafkalab.windows import (
-    Count,
-    Fields,
-    Max,
-    Min,
-    Reduce,
-    Sliding,
-    Sum,
-    Tumbling,
-    WindowedAggregation,
-    WindowResult,
-)
+from kafkalab.windows import Count, Fields, Max, Min, Reduce, Sliding, Sum, Tumbling, WindowedAggregation, WindowResult
 
 __all__ = [
     "DEFAULT_RULES",

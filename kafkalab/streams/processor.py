@@ -26,17 +26,7 @@ from typing import Any
 
 from kafka.structs import TopicPartition
 
-from kafkalab.clients import (
-    Admin,
-    Batch,
-    Bounds,
-    Consumer,
-    ConsumerLoop,
-    DeadLetterQueue,
-    LoopStats,
-    Message,
-    Producer,
-)
+from kafkalab.clients import Admin, Batch, Bounds, Consumer, ConsumerLoop, DeadLetterQueue, LoopStats, Message, Producer
 from kafkalab.clients.deadletter import DEAD_LETTER_TOPIC
 from kafkalab.settings import Settings, get_settings
 from kafkalab.streams.checkpoint import Changelog

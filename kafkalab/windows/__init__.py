@@ -11,13 +11,7 @@ week-7 minute means run on it too. Everything here is pure Python with fixed
 timestamps: :mod:`kafkalab.streams` connects it to topics.
 """
 
-from kafkalab.windows.aggregation import (
-    Closing,
-    EmitMode,
-    LateRecord,
-    WindowedAggregation,
-    WindowResult,
-)
+from kafkalab.windows.aggregation import Closing, EmitMode, LateRecord, WindowedAggregation, WindowResult
 from kafkalab.windows.aggregators import (
     Aggregator,
     Collect,

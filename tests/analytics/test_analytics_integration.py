@@ -6,13 +6,7 @@ import uuid
 
 import pytest
 
-from kafkalab.analytics import (
-    EventGenerator,
-    ShopAnalytics,
-    flatten,
-    produce_events,
-    shop_metrics,
-)
+from kafkalab.analytics import EventGenerator, ShopAnalytics, flatten, produce_events, shop_metrics
 from kafkalab.clients import Consumer
 
 pytestmark = pytest.mark.slow

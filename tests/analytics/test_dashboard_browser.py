@@ -18,14 +18,7 @@ import uuid
 
 import pytest
 
-from kafkalab.analytics import (
-    DashboardServer,
-    EventGenerator,
-    ShopAnalytics,
-    flatten,
-    produce_events,
-    shop_metrics,
-)
+from kafkalab.analytics import DashboardServer, EventGenerator, ShopAnalytics, flatten, produce_events, shop_metrics
 from kafkalab.clients import Consumer
 from tests.browser import Browser, find_chromium
 

@@ -6,11 +6,7 @@ import pytest
 
 from kafkalab import cdc
 from kafkalab.exercises import ExerciseFailed
-from kafkalab.exercises.week07 import (
-    check_apply_change,
-    check_invalidation_keys,
-    check_record_key,
-)
+from kafkalab.exercises.week07 import check_apply_change, check_invalidation_keys, check_record_key
 
 
 def failing(check, *args) -> str:

@@ -14,13 +14,7 @@ import time
 import pytest
 from kafka.errors import CommitFailedError, RebalanceInProgressError
 
-from kafkalab.clients import (
-    Bounds,
-    Consumer,
-    ConsumerLoop,
-    DeadLetterQueue,
-    LoopStats,
-)
+from kafkalab.clients import Bounds, Consumer, ConsumerLoop, DeadLetterQueue, LoopStats
 from tests.conftest import unique
 
 

@@ -12,12 +12,7 @@ import pytest
 
 from kafkalab import clients
 from kafkalab.exercises import ExerciseFailed
-from kafkalab.exercises.week01 import (
-    check_committed,
-    check_counts,
-    check_keyed_orders,
-    check_topic,
-)
+from kafkalab.exercises.week01 import check_committed, check_counts, check_keyed_orders, check_topic
 from kafkalab.partitioners import RoundRobin
 from kafkalab.sampledata import orders
 

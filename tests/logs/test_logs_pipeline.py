@@ -15,14 +15,7 @@ import uuid
 import pytest
 
 from kafkalab.clients import Consumer, Producer
-from kafkalab.logs import (
-    ErrorBurst,
-    LogAggregator,
-    LogFilter,
-    MemoryNotifier,
-    publish,
-    simulate,
-)
+from kafkalab.logs import ErrorBurst, LogAggregator, LogFilter, MemoryNotifier, publish, simulate
 
 
 def read_all(topic: str, n: int | None = None, idle: float = 2.0) -> list:

@@ -6,14 +6,7 @@ import json
 
 import pytest
 
-from kafkalab.logs import (
-    BurstRule,
-    ErrorBurst,
-    ErrorRateRule,
-    make_record,
-    simulate,
-    validate,
-)
+from kafkalab.logs import BurstRule, ErrorBurst, ErrorRateRule, make_record, simulate, validate
 
 T0 = 1_767_603_600_000
 

@@ -9,13 +9,7 @@ import pytest
 from kafka.errors import NotEnoughReplicasError
 from kafka.future import Future
 
-from kafkalab.ops.replication import (
-    KeepWriting,
-    PartitionState,
-    parse_topics_describe,
-    partition_states,
-    wait_until,
-)
+from kafkalab.ops.replication import KeepWriting, PartitionState, parse_topics_describe, partition_states, wait_until
 
 # What `kafka-topics --describe` printed on the three-node cluster with node 3 down (4.4.0).
 DESCRIBE = """\

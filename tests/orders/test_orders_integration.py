@@ -16,14 +16,7 @@ import httpx
 import pytest
 
 from kafkalab.clients import Consumer, Producer
-from kafkalab.orders import (
-    ApiServer,
-    Faults,
-    OrderProjection,
-    invariants,
-    poison_record,
-    rebuild_read_model,
-)
+from kafkalab.orders import ApiServer, Faults, OrderProjection, invariants, poison_record, rebuild_read_model
 from kafkalab.orders.api import create_app
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.reader import read_topic

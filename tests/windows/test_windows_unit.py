@@ -8,16 +8,7 @@ import pytest
 
 from kafkalab import windows
 from kafkalab.testing import make_events
-from kafkalab.windows import (
-    Count,
-    CountBased,
-    Hopping,
-    Session,
-    Sliding,
-    Tumbling,
-    Window,
-    WindowedAggregation,
-)
+from kafkalab.windows import Count, CountBased, Hopping, Session, Sliding, Tumbling, Window, WindowedAggregation
 
 
 def test_tumbling_assigns_exactly_one_window():
