@@ -32,14 +32,17 @@ False
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["NOT_DONE", "ExerciseFailed", "Result", "answered", "guard_checkers"]
+__all__ = ["NOT_DONE", "ExerciseFailed", "Result", "answered", "check_prediction", "forbidden",
+           "guard_checkers"]
 
 #: What a checker says when the exercise cell still holds ``None``.
 NOT_DONE = "not done yet (write your answer in the cell above, then run this cell again)"
@@ -157,3 +160,72 @@ def answered(*answers: Any) -> bool:
         print("skipped: this cell uses an exercise above that is not done yet")
         return False
     return True
+
+
+def check_prediction(r: Result, predicted: Mapping[Any, Any], observed: Mapping[Any, Any], what: str) -> bool:
+    """Predict-then-run: compare what the learner wrote down *before* running with what the broker showed.
+
+    Each key is one thing predicted (a partition, an offset, a lag); every key
+    the broker showed must be predicted, and each value must match.
+
+    >>> r = Result("Exercise 5")
+    >>> check_prediction(r, {"p0": 3, "p1": 2}, {"p0": 3, "p1": 2}, "end offsets")
+    True
+    >>> check_prediction(r, {"p0": 3}, {"p0": 4, "p1": 2}, "end offsets")
+    False
+    >>> print(r)
+    Exercise 5: 1 of 2 checks passed
+      ✔ your end offsets match the broker's: p0=3, p1=2
+      ✘ your end offsets differ from the broker's: p0 you said 3, the broker says 4; p1 you said nothing, the broker says 2
+    """
+    wrong = []
+    for key in sorted(observed, key=str):
+        said = predicted.get(key, "nothing")
+        if said != observed[key]:
+            wrong.append(f"{key} you said {said}, the broker says {observed[key]}")
+    extra = sorted((str(k) for k in predicted if k not in observed))
+    if extra:
+        wrong.append(f"the broker shows no {', '.join(extra)}")
+    shown = ", ".join(f"{k}={observed[k]}" for k in sorted(observed, key=str))
+    return r.check(not wrong, f"your {what} match the broker's: {shown}",
+                   f"your {what} differ from the broker's: {'; '.join(wrong)}")
+
+
+@contextlib.contextmanager
+def forbidden(*dotted: str) -> Iterator[None]:
+    """While checking, the course's own reference functions refuse to run.
+
+    An exercise that asks the learner to write ``template`` must not pass by
+    calling ``kafkalab.logs.template``: inside this block each named function
+    raises :class:`ExerciseFailed` saying so, when called through its module
+    (``logs.template(...)``, as the lessons do). (A learner's function that *is* the
+    reference is caught too: it is the same object the block replaces, so the
+    checker should also compare identities before calling it.)
+
+    >>> import kafkalab.stats as stats
+    >>> with forbidden("kafkalab.stats.percentile"):
+    ...     try:
+    ...         stats.percentile([1, 2, 3], 50)
+    ...     except ExerciseFailed as exc:
+    ...         print(exc)
+    this exercise asks you to write it yourself: don't call kafkalab.stats.percentile
+    >>> stats.percentile([1, 2, 3], 50)
+    2.0
+    """
+    saved: list[tuple[Any, str, Any]] = []
+
+    def refuse(name: str) -> Callable[..., Any]:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise ExerciseFailed(f"this exercise asks you to write it yourself: don't call {name}")
+        return refused
+
+    try:
+        for name in dotted:
+            module_name, attr = name.rsplit(".", 1)
+            module = importlib.import_module(module_name)
+            saved.append((module, attr, getattr(module, attr)))
+            setattr(module, attr, refuse(name))
+        yield
+    finally:
+        for module, attr, original in reversed(saved):
+            setattr(module, attr, original)
