@@ -171,19 +171,19 @@ def check_prediction(r: Result, predicted: Mapping[Any, Any], observed: Mapping[
     >>> r = Result("Exercise 5")
     >>> check_prediction(r, {"p0": 3, "p1": 2}, {"p0": 3, "p1": 2}, "end offsets")
     True
-    >>> check_prediction(r, {"p0": 3}, {"p0": 4, "p1": 2}, "end offsets")
+    >>> check_prediction(r, {"p0": 3}, {"p0": 4, "p1": 2}, "offsets")
     False
     >>> print(r)
     Exercise 5: 1 of 2 checks passed
       ✔ your end offsets match the broker's: p0=3, p1=2
-      ✘ your end offsets differ from the broker's: p0 you said 3, the broker says 4; p1 you said nothing, the broker says 2
+      ✘ your offsets differ from the broker's: p0 you said 3, the broker says 4; p1 you said nothing, ...
     """
     wrong = []
     for key in sorted(observed, key=str):
         said = predicted.get(key, "nothing")
         if said != observed[key]:
             wrong.append(f"{key} you said {said}, the broker says {observed[key]}")
-    extra = sorted((str(k) for k in predicted if k not in observed))
+    extra = sorted(str(k) for k in predicted if k not in observed)
     if extra:
         wrong.append(f"the broker shows no {', '.join(extra)}")
     shown = ", ".join(f"{k}={observed[k]}" for k in sorted(observed, key=str))
