@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kafkalab.alerts import ALERTS_TOPIC, Alert, TopicNotifier
+from kafkalab.alerts import ALERTS_TOPIC, Alert
 from kafkalab.clients import (
     DEAD_LETTER_TOPIC,
-    Admin,
     Batch,
     Bounds,
     Consumer,
@@ -41,13 +40,13 @@ from kafkalab.clients import (
     DeadLetterQueue,
     LoopStats,
     Message,
-    Producer,
 )
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, MaintenancePredictor, Prediction
 from kafkalab.iot.timeseries import TimeSeriesStore
 from kafkalab.iot.validation import SENSOR_TYPES, InvalidReading, Reading, Validator
+from kafkalab.pipeline import TopicPipeline
 from kafkalab.settings import Settings, get_settings
 
 __all__ = ["SENSORS_TOPIC", "InjectedCrash", "IoTPipeline", "PipelineStats"]
@@ -73,7 +72,7 @@ class PipelineStats(LoopStats):
     predictions: int = 0
 
 
-class IoTPipeline:
+class IoTPipeline(TopicPipeline):
     """Validate, store, alert on and predict from sensor readings in Kafka.
 
     Parameters
@@ -154,15 +153,11 @@ class IoTPipeline:
         self.batch_size = batch_size
         self.crash_after = crash_after
         self.on_batch = on_batch
-        self.stats = PipelineStats()
+        self.stats: PipelineStats = PipelineStats()
         self.alerts: collections.deque[Alert] = collections.deque(maxlen=keep)
         self.predictions: collections.deque[Prediction] = collections.deque(maxlen=keep)
         self.scores: collections.deque[tuple[tuple[str, str, int], float]] = collections.deque(
             maxlen=keep)
-        self._producer: Producer | None = None
-        self._alerts_out: TopicNotifier | None = None
-        self._consumer: Consumer | None = None
-        self._loop: ConsumerLoop | None = None
         self._sent: list[Any] = []  # this batch's alert and prediction sends, awaited before commit
         # Alerts whose send failed: the redelivered batch does not raise them again
         # (the gate has seen them), so they are sent again with the next batch.
@@ -277,29 +272,15 @@ class IoTPipeline:
 
     # -- running against Kafka -----------------------------------------------
 
-    def _connect(self) -> ConsumerLoop:
-        if self._loop is None:
-            with Admin(self.settings) as admin:
-                admin.ensure_topics(self.topic, self.alerts_topic, self.predictions_topic,
-                                    self.dead_letter_topic)
-            self._producer = Producer(self.settings)
-            if self.alerts_topic:
-                self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
-            self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
-                                      from_beginning=self.from_beginning)
-            # Commit only after the batch is stored, alerted, dead-lettered and
-            # its sends acknowledged. A crash before re-delivers it, and the
-            # store ignores repeats.
-            self._loop = ConsumerLoop(
-                self._consumer, batch_handler=self.process,
-                dead_letter=DeadLetterQueue(self._producer, self.dead_letter_topic),
-                max_records=self.batch_size,
-                stats=self.stats, name=self.group_id)
-        return self._loop
+    def _output_topics(self) -> tuple[str | None, ...]:
+        return (self.predictions_topic,)
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Join the group and get partitions (seconds: the coordinator runs a rebalance)."""
-        self._connect().consumer.wait_for_assignment(timeout)
+    def _make_loop(self, consumer: Consumer, dead_letter: DeadLetterQueue) -> ConsumerLoop:
+        # Commit only after the batch is stored, alerted, dead-lettered and
+        # its sends acknowledged. A crash before re-delivers it, and the
+        # store ignores repeats.
+        return ConsumerLoop(consumer, batch_handler=self.process, dead_letter=dead_letter,
+                            max_records=self.batch_size, stats=self.stats, name=self.group_id)
 
     def batches(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
                 timeout: float | None = None,
@@ -314,31 +295,17 @@ class IoTPipeline:
 
     def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
             timeout: float | None = None, idle_timeout: float | None = None) -> PipelineStats:
-        """Run until a bound is reached; return the stats."""
-        for _ in self.batches(bounds, max_messages=max_messages, timeout=timeout,
-                              idle_timeout=idle_timeout):
-            pass
+        """Run until a bound is reached; return the stats (stored, alerts, predictions, ...)."""
+        super().run(bounds, max_messages=max_messages, timeout=timeout, idle_timeout=idle_timeout)
         return self.stats
 
     def close(self, *, close_store: bool = False) -> None:
         """Leave the group and disconnect (the store stays open unless asked)."""
-        if self._consumer is not None:
-            self._consumer.close()
-        if self._producer is not None:
-            self._producer.close()
-        self._consumer = self._producer = None
-        self._alerts_out = None
-        self._loop = None
+        super().close()
         self._sent = []
         self._alert_sends = []
         if close_store:
             self.store.close()
-
-    def __enter__(self) -> IoTPipeline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- DataFrames ----------------------------------------------------------
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier, TopicNotifier
+from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier
 from kafkalab.clients import (
     DEAD_LETTER_TOPIC,
     Batch,
@@ -43,7 +43,6 @@ from kafkalab.clients import (
     LoopStats,
     Message,
     PermanentError,
-    Producer,
 )
 from kafkalab.logs.aggregate import WindowAggregator, summaries_frame
 from kafkalab.logs.alerts import AlertEngine
@@ -51,6 +50,7 @@ from kafkalab.logs.filters import LogFilter, to_frame
 from kafkalab.logs.handler import APPLICATION_LOGS_TOPIC
 from kafkalab.logs.record import InvalidLogRecord, validate
 from kafkalab.logs.rules import DEFAULT_RULES, Rule
+from kafkalab.pipeline import TopicPipeline
 from kafkalab.settings import Settings, get_settings
 
 __all__ = ["LogAggregator", "SUMMARIES_TOPIC"]
@@ -65,7 +65,7 @@ class InvalidRecord(PermanentError):
     """Raised for a record the aggregator cannot use: the loop dead-letters it."""
 
 
-class LogAggregator:
+class LogAggregator(TopicPipeline):
     """Validate, filter, aggregate and alert on log records from Kafka.
 
     Parameters
@@ -144,11 +144,8 @@ class LogAggregator:
         self.records: collections.deque[dict[str, Any]] = collections.deque(maxlen=keep)
         self.filtered_out = 0
         self.invalid = 0
-        self._producer: Producer | None = None
-        self._alerts_out: TopicNotifier | None = None
+        self.stats = LoopStats()
         self._unsent: list[Alert] = []  # alerts whose send failed, sent again first
-        self._consumer: Consumer | None = None
-        self._loop: ConsumerLoop | None = None
 
     # -- the per-record work (no Kafka here: unit-testable) -----------------
 
@@ -205,41 +202,22 @@ class LogAggregator:
 
     # -- running against Kafka ---------------------------------------------
 
-    def _connect(self) -> ConsumerLoop:
-        if self._loop is None:
-            from kafkalab.clients import Admin
+    def _output_topics(self) -> tuple[str | None, ...]:
+        return (self.summaries_topic,)
 
-            with Admin(self.settings) as admin:
-                admin.ensure_topics(self.topic, self.summaries_topic, self.alerts_topic,
-                                    self.dead_letter_topic)
-            self._producer = Producer(self.settings)
-            if self.alerts_topic:
-                self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
-            self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
-                                      from_beginning=self.from_beginning)
-            dlq = DeadLetterQueue(self._producer, self.dead_letter_topic)
-            # Live logs: between polls, close the windows the wall clock has
-            # passed, so a quiet service's last minute is still summarised.
-            self._loop = ConsumerLoop(self._consumer, self.handle, dead_letter=dlq,
-                                      before_commit=self._before_commit,
-                                      on_tick=self.tick if self.close_idle_windows else None,
-                                      tick_every=1.0, name=self.group_id)
-        return self._loop
+    def _make_loop(self, consumer: Consumer, dead_letter: DeadLetterQueue) -> ConsumerLoop:
+        # Live logs: between polls, close the windows the wall clock has
+        # passed, so a quiet service's last minute is still summarised.
+        return ConsumerLoop(consumer, self.handle, dead_letter=dead_letter,
+                            before_commit=self._before_commit,
+                            on_tick=self.tick if self.close_idle_windows else None,
+                            tick_every=1.0, stats=self.stats, name=self.group_id)
 
     def _before_commit(self, _batch: Batch) -> None:
         # Summaries and alerts sent for this batch are stored before its
         # offsets are committed: a crash re-sends them, never loses them.
         assert self._producer is not None
         self._producer.flush()
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Join the group and get partitions (seconds: the group coordinator runs a rebalance).
-
-        Call this before producing when the aggregator reads only new records.
-        """
-        self._connect()
-        assert self._consumer is not None
-        self._consumer.wait_for_assignment(timeout)
 
     def tick(self, now_ms: int | None = None) -> list[dict[str, Any]]:
         """Close windows by the wall clock (``close_idle_windows=True``); return their summaries."""
@@ -253,45 +231,11 @@ class LogAggregator:
                 timeout: float | None = None,
                 idle_timeout: float | None = None) -> Iterator[Batch]:
         """Run batch by batch (for live charts); windows are flushed when the run ends."""
-        loop = self._connect()
         try:
-            yield from loop.batches(bounds, max_messages=max_messages, timeout=timeout,
-                                    idle_timeout=idle_timeout)
+            yield from super().batches(bounds, max_messages=max_messages, timeout=timeout,
+                                       idle_timeout=idle_timeout)
         finally:
             self.flush()
-
-    def run(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
-            timeout: float | None = None, idle_timeout: float | None = None) -> LoopStats:
-        """Run until a bound is reached; flush windows; return the loop's stats."""
-        for _ in self.batches(bounds, max_messages=max_messages, timeout=timeout,
-                              idle_timeout=idle_timeout):
-            pass
-        return self.stats
-
-    def stop(self) -> None:
-        """Ask a running loop (in another thread) to stop after its batch."""
-        if self._loop is not None:
-            self._loop.stop()
-
-    @property
-    def stats(self) -> LoopStats:
-        return self._loop.stats if self._loop is not None else LoopStats()
-
-    def close(self) -> None:
-        """Leave the group and disconnect."""
-        if self._consumer is not None:
-            self._consumer.close()
-        if self._producer is not None:
-            self._producer.close()
-        self._consumer = self._producer = None
-        self._alerts_out = None
-        self._loop = None
-
-    def __enter__(self) -> LogAggregator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- DataFrames ------------------------------------------------------------
 
