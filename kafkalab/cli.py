@@ -25,13 +25,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from kafkalab import broker, configure_logging
 
-__all__ = ["main"]
+__all__ = ["area_main", "guarded", "main"]
 
 #: Each week's plain-Python twin, reachable as `kafkalab <area> ...`.
 AREAS = {
@@ -439,6 +439,17 @@ def guarded(entry: Callable[[], int | None], prog: str = "kafkalab") -> int:
             TopicSpecError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+
+
+def area_main(build_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None,
+              *, log_level: str = "warning") -> int:
+    """The ``main`` of a ``python -m kafkalab.<area>``: quiet logging, parse, run the sub-command.
+
+    Each area's parser sets ``func`` on every sub-command (``set_defaults(func=...)``).
+    """
+    configure_logging(log_level)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -157,11 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kafkalab import configure_logging
+    from kafkalab.cli import area_main
 
-    configure_logging("warning")
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    return area_main(build_parser, argv)
 
 
 if __name__ == "__main__":
