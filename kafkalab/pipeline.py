@@ -47,7 +47,8 @@ class TopicPipeline:
     def _output_topics(self) -> tuple[str | None, ...]:
         return ()
 
-    def _make_loop(self, consumer: Consumer, dead_letter: DeadLetterQueue) -> ConsumerLoop:
+    def _loop_options(self) -> dict[str, Any]:
+        """What this pipeline's :class:`ConsumerLoop` does: its handler, hooks and batch size."""
         raise NotImplementedError
 
     def _connect(self) -> ConsumerLoop:
@@ -62,8 +63,9 @@ class TopicPipeline:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,
                                       from_beginning=self.from_beginning)
-            self._loop = self._make_loop(self._consumer,
-                                         DeadLetterQueue(self._producer, self.dead_letter_topic))
+            self._loop = ConsumerLoop(self._consumer,
+                                      dead_letter=DeadLetterQueue(self._producer, self.dead_letter_topic),
+                                      stats=self.stats, name=self.group_id, **self._loop_options())
         return self._loop
 
     def wait_ready(self, timeout: float = 30.0) -> None:

@@ -31,16 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkalab.alerts import ALERTS_TOPIC, Alert
-from kafkalab.clients import (
-    DEAD_LETTER_TOPIC,
-    Batch,
-    Bounds,
-    Consumer,
-    ConsumerLoop,
-    DeadLetterQueue,
-    LoopStats,
-    Message,
-)
+from kafkalab.clients import DEAD_LETTER_TOPIC, Batch, Bounds, LoopStats, Message
 from kafkalab.iot.alerts import Threshold, ThresholdAlerter
 from kafkalab.iot.anomaly import DETECTORS, Detector, DeviceDetectors
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, MaintenancePredictor, Prediction
@@ -275,12 +266,11 @@ class IoTPipeline(TopicPipeline):
     def _output_topics(self) -> tuple[str | None, ...]:
         return (self.predictions_topic,)
 
-    def _make_loop(self, consumer: Consumer, dead_letter: DeadLetterQueue) -> ConsumerLoop:
+    def _loop_options(self) -> dict[str, Any]:
         # Commit only after the batch is stored, alerted, dead-lettered and
         # its sends acknowledged. A crash before re-delivers it, and the
         # store ignores repeats.
-        return ConsumerLoop(consumer, batch_handler=self.process, dead_letter=dead_letter,
-                            max_records=self.batch_size, stats=self.stats, name=self.group_id)
+        return {"batch_handler": self.process, "max_records": self.batch_size}
 
     def batches(self, bounds: Bounds | None = None, *, max_messages: int | None = None,
                 timeout: float | None = None,

@@ -33,17 +33,7 @@ from typing import Any
 import pandas as pd
 
 from kafkalab.alerts import ALERTS_TOPIC, Alert, Notifier
-from kafkalab.clients import (
-    DEAD_LETTER_TOPIC,
-    Batch,
-    Bounds,
-    Consumer,
-    ConsumerLoop,
-    DeadLetterQueue,
-    LoopStats,
-    Message,
-    PermanentError,
-)
+from kafkalab.clients import DEAD_LETTER_TOPIC, Batch, Bounds, LoopStats, Message, PermanentError
 from kafkalab.logs.aggregate import WindowAggregator, summaries_frame
 from kafkalab.logs.alerts import AlertEngine
 from kafkalab.logs.filters import LogFilter, to_frame
@@ -205,13 +195,11 @@ class LogAggregator(TopicPipeline):
     def _output_topics(self) -> tuple[str | None, ...]:
         return (self.summaries_topic,)
 
-    def _make_loop(self, consumer: Consumer, dead_letter: DeadLetterQueue) -> ConsumerLoop:
+    def _loop_options(self) -> dict[str, Any]:
         # Live logs: between polls, close the windows the wall clock has
         # passed, so a quiet service's last minute is still summarised.
-        return ConsumerLoop(consumer, self.handle, dead_letter=dead_letter,
-                            before_commit=self._before_commit,
-                            on_tick=self.tick if self.close_idle_windows else None,
-                            tick_every=1.0, stats=self.stats, name=self.group_id)
+        return {"handler": self.handle, "before_commit": self._before_commit,
+                "on_tick": self.tick if self.close_idle_windows else None, "tick_every": 1.0}
 
     def _before_commit(self, _batch: Batch) -> None:
         # Summaries and alerts sent for this batch are stored before its

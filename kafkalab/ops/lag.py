@@ -11,7 +11,7 @@ The end offset is the high watermark, from ListOffsets
 has no lag to show yet: without ``topic``, only partitions it committed on
 are sampled.
 
->>> samples = [LagSample(t, "g", "orders", 0, committed=0, end=e)
+>>> samples = [LagSample("orders", 0, committed=0, end=e, t=t, group="g")
 ...            for t, e in [(0.0, 100), (1.0, 150), (2.0, 200)]]
 >>> trend(samples)
 Trend(direction='growing', rate=50.0, lag=200, catch_up_s=None)
@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kafkalab.clients.admin import Admin
+from kafkalab.clients.admin import Admin, PartitionLag
 from kafkalab.ops.metrics import Registry
 
 __all__ = ["LagMonitor", "LagSample", "Trend", "trend"]
@@ -35,20 +35,11 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LagSample:
-    """The lag of one group on one partition at time ``t`` (seconds)."""
+class LagSample(PartitionLag):
+    """A :class:`~kafkalab.clients.PartitionLag` of group ``group``, read at time ``t`` (seconds)."""
 
-    t: float
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-
-    @property
-    def lag(self) -> int:
-        # A group that never committed is behind by the whole partition.
-        return self.end - (self.committed or 0)
+    t: float = field(kw_only=True)
+    group: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -68,7 +59,7 @@ def trend(samples: Iterable[LagSample], *, window_s: float = 30.0,
     The slope is records per second; within ``steady_below`` of zero it
     counts as steady. When shrinking, ``catch_up_s = lag / -rate``.
 
-    >>> s = [LagSample(t, "g", "o", 0, committed=c, end=100) for t, c in [(0, 20), (2, 60), (4, 80)]]
+    >>> s = [LagSample("o", 0, committed=c, end=100, t=t, group="g") for t, c in [(0, 20), (2, 60), (4, 80)]]
     >>> trend(s)
     Trend(direction='shrinking', rate=-15.0, lag=20, catch_up_s=1.3)
     >>> trend(s[:1]).direction
@@ -143,7 +134,7 @@ class LagMonitor:
     def sample(self) -> list[LagSample]:
         """Read the lag of every partition now; record and return it."""
         t = self.now()
-        rows = [LagSample(t, self.group, p.topic, p.partition, p.committed, p.end)
+        rows = [LagSample(p.topic, p.partition, p.committed, p.end, t=t, group=self.group)
                 for p in self.admin.lag(self.group, self.topic)]
         self.add(rows)
         return rows

@@ -139,7 +139,7 @@ class LagGrowing(Rule):
         points = series[0].since(now - self.window_s) if series else []
         if len(points) < self.min_samples:
             return Condition(False, 0.0, self.min_rate, metric)
-        samples = [LagSample(t, self.group, "", 0, 0, int(v)) for t, v in points]
+        samples = [LagSample("", 0, 0, int(v), t=t, group=self.group) for t, v in points]
         rate = trend(samples, window_s=self.window_s).rate
         return Condition(rate >= self.min_rate, rate, self.min_rate, metric + ".rate")
 

@@ -210,7 +210,7 @@ def test_client_metrics_are_copied_under_prometheus_names(reg: ops.Registry) -> 
 # -- lag trend -----------------------------------------------------------------
 
 def samples(points, partitions=1):
-    return [ops.LagSample(t, "g", "t", p, committed=0, end=lag)
+    return [ops.LagSample("t", p, committed=0, end=lag, t=t, group="g")
             for t, lag in points for p in range(partitions)]
 
 
@@ -233,7 +233,7 @@ def test_trend_sums_partitions_and_looks_only_at_the_window() -> None:
 def test_lag_monitor_records_gauges_and_keeps_a_bounded_history(reg: ops.Registry) -> None:
     monitor = ops.LagMonitor("g", "t", registry=reg, keep=3)
     for t in range(5):
-        monitor.add([ops.LagSample(t, "g", "t", p, committed=t, end=10) for p in range(2)])
+        monitor.add([ops.LagSample("t", p, committed=t, end=10, t=t, group="g") for p in range(2)])
     assert len(monitor.history) == 6
     assert monitor.total() == 2 * (10 - 4)
     assert reg.latest("consumer_lag", group="g", topic="t", partition=1) == 6
@@ -242,7 +242,7 @@ def test_lag_monitor_records_gauges_and_keeps_a_bounded_history(reg: ops.Registr
 
 
 def test_partition_lag_of_a_group_that_never_committed_is_the_whole_partition() -> None:
-    assert ops.LagSample(0, "g", "t", 0, committed=None, end=42).lag == 42
+    assert ops.LagSample("t", 0, committed=None, end=42, t=0, group="g").lag == 42
 
 
 # -- alert rules ---------------------------------------------------------------
