@@ -37,37 +37,35 @@ from kafkalab.clients.serdes import to_bytes
 from kafkalab.groups import Group
 from kafkalab.settings import Settings, get_settings
 
-__all__ = [
-    "ConsumeRun",
-    "ProduceRun",
-    "consume",
-    "main",
-    "produce",
-    "to_frame",
-    "wire_bytes_per_record",
-]
+__all__ = ["ConsumeRun", "ProduceRun", "consume", "main", "produce", "to_frame", "wire_bytes_per_record"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ProduceRun:
+class _Rate:
+    """What every measurement reports: ``records`` in ``seconds``."""
+
+    records: int = field(kw_only=True)
+    seconds: float = field(kw_only=True)
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds
+
+
+@dataclass(frozen=True)
+class ProduceRun(_Rate):
     """One produce measurement. ``wire_bytes`` counts record batches as sent
     (after compression, with batch headers); ``payload_bytes`` the encoded
     keys and values before compression."""
 
     label: str
-    records: int
-    seconds: float
     payload_bytes: int
     wire_bytes: float
     batch_size_avg: float
     records_per_request: float
     config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def records_per_s(self) -> float:
-        return self.records / self.seconds
 
     @property
     def wire_bytes_per_record(self) -> float:
@@ -80,18 +78,12 @@ class ProduceRun:
 
 
 @dataclass(frozen=True)
-class ConsumeRun:
+class ConsumeRun(_Rate):
     """One group-consume measurement: ``consumers`` members over ``partitions``."""
 
     consumers: int
     partitions: int
-    records: int
-    seconds: float
     per_member: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def records_per_s(self) -> float:
-        return self.records / self.seconds
 
     @property
     def idle_members(self) -> int:
@@ -200,7 +192,10 @@ def to_frame(runs: Iterable[ProduceRun | ConsumeRun]) -> pd.DataFrame:
     """One row per run, with the derived rates as columns."""
     rows = []
     for run in runs:
-        row = {k: v for k, v in asdict(run).items() if k not in ("config", "per_member")}
+        fields = asdict(run)
+        # What was measured first (label, or consumers and partitions), then the counts.
+        row = {k: v for k, v in fields.items() if k not in ("config", "per_member", "records", "seconds")}
+        row |= {"records": run.records, "seconds": run.seconds}
         row["records_per_s"] = run.records_per_s
         if isinstance(run, ProduceRun):
             row["wire_bytes_per_record"] = run.wire_bytes_per_record

@@ -26,11 +26,11 @@ from kafkalab.clients.bounds import Bounds
 from kafkalab.iot.anomaly import compare
 from kafkalab.iot.maintenance import PREDICTIONS_TOPIC, evaluate
 from kafkalab.iot.pipeline import SENSORS_TOPIC, IoTPipeline
-from kafkalab.iot.simulator import publish, simulate
+from kafkalab.iot.simulator import Simulation, publish, simulate
 from kafkalab.iot.validation import InvalidReading, validate
 
 
-def _simulation(args: argparse.Namespace):
+def _simulation(args: argparse.Namespace) -> Simulation:
     return simulate(args.devices, args.minutes, interval_s=args.interval, seed=args.seed)
 
 
@@ -57,7 +57,8 @@ def _report(p: IoTPipeline) -> None:
         print(latest.to_string(index=False))
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def _publish(args: argparse.Namespace) -> tuple[Simulation, int]:
+    """Simulate and publish to ``args.topic``; return the simulation and the records sent."""
     from kafkalab.clients import Admin, Producer
 
     sim = _simulation(args)
@@ -66,6 +67,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with Producer() as producer:
         n = publish(sim, producer, args.topic)
     print(f"published {n} records to {args.topic}: {sim.summary()}")
+    return sim, n
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    _publish(args)
     return 0
 
 
@@ -77,14 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kafkalab.clients import Admin, Producer
-
-    sim = _simulation(args)
-    with Admin() as admin:
-        admin.ensure_topic(args.topic, partitions=3)
-    with Producer() as producer:
-        n = publish(sim, producer, args.topic)
-    print(f"published {n} records to {args.topic}: {sim.summary()}")
+    sim, n = _publish(args)
     with _pipeline(args) as p:
         p.run(max_messages=args.max_messages or n, timeout=args.timeout,
               idle_timeout=args.idle_timeout)
