@@ -42,12 +42,3 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         broker.down()
 
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
-    # The JupyterLab browser test runs last. Run before week 1's notebook 04 in
-    # one session, it made that notebook's reads come back empty (reproduced:
-    # the two together fail, the notebook alone or after any other notebook
-    # passes); the cause is not found yet (see the session note).
-    last = [i for i in items if i.nodeid.startswith("tests/test_lab_browser.py")]
-    items[:] = [i for i in items if i not in last] + last

@@ -68,6 +68,12 @@ def node_properties(node_id: int, ports: Sequence[tuple[int, int]], data_dir: st
         # Retention is enforced every 5 minutes by default; the retention lesson
         # wants to see old segments go within seconds.
         "log.retention.check.interval.ms": "5000",
+        # No time retention by default. Retention by time goes by the records'
+        # own timestamps, and the course's data sets are seeded with fixed
+        # times (2023-2026): with Kafka's 7 days, a topic of sample orders was
+        # emptied within one check of being written (a week 1 notebook's reads
+        # came back empty). Topics that teach retention set retention.ms.
+        "log.retention.ms": "-1",
     }
     props.update(overrides or {})
     return props
