@@ -163,6 +163,8 @@ class WindowedAggregation:
         self._seq = itertools.count()
         self._recent: dict[Any, list[list[Any]]] = {}  # Sliding: a key's recent [ts, value]
         self._counted: dict[Any, int] = {}  # CountBased: records numbered so far per key
+        # Which path process() takes, decided once (it runs for every record).
+        self._fixed = not isinstance(spec, (Session, Sliding, CountBased))
 
     # -- reading the state -------------------------------------------------
 
@@ -213,39 +215,55 @@ class WindowedAggregation:
 
     def _add(self, key: Any, window: Window, value: Any) -> Any:
         """Add ``value`` to the key's ``window``, opening it if new; return its accumulator."""
-        acc = self._state.get((key, window))
-        if acc is None and (key, window) not in self._state:
+        state_key = (key, window)
+        if state_key in self._state:
+            acc = self._state[state_key]
+        else:
             acc = self.aggregator.initialize()
             self._open(key, window, acc)
-        acc = self._state[(key, window)] = self.aggregator.add(acc, value)
+        acc = self._state[state_key] = self.aggregator.add(acc, value)
         return acc
 
     def process(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
         """Add one record; return what to emit (results and/or a late record)."""
         self.records += 1
         self.clock.observe(ts_ms)
-        scope = self._scope(key)
-        clock = self._clock(scope)
-        clock.observe(ts_ms)
-        out: list[Emitted] = []
-        if isinstance(self.spec, Session):
-            out.extend(self._process_session(key, value, ts_ms, clock))
-        elif isinstance(self.spec, Sliding):
-            out.extend(self._process_sliding(key, value, ts_ms, clock))
-        elif isinstance(self.spec, CountBased):
-            out.extend(self._process_count(key, value))
+        if self.closing == "key":
+            scope: Any = key
+            clock = self._clock(key)
+            clock.observe(ts_ms)
         else:
-            closed: list[Window] = []
-            for window in self.spec.windows_for(ts_ms):
-                if clock.is_closed(self._expires(window)):
-                    closed.append(window)
-                    continue
-                acc = self._add(key, window, value)
-                if self.emit != "final":
-                    out.append(WindowResult(key, window, self.aggregator.result(acc)))
-            if closed:
-                out.append(self._late(key, value, ts_ms, closed, clock))
-        out.extend(self._close_expired(scope))
+            scope, clock = _PARTITION, self.clock
+        if self._fixed:
+            out = self._process_fixed(key, value, ts_ms, clock)
+        elif isinstance(self.spec, Session):
+            out = self._process_session(key, value, ts_ms, clock)
+        elif isinstance(self.spec, Sliding):
+            out = self._process_sliding(key, value, ts_ms, clock)
+        else:
+            out = self._process_count(key, value)
+        heap = self._heaps.get(scope)
+        # Most records close nothing: look at the oldest expiry before calling.
+        if heap and heap[0][0] <= clock.stream_time - clock.grace_ms:
+            out.extend(self._close_expired(scope))
+        return out
+
+    def _process_fixed(self, key: Any, value: Any, ts_ms: int,
+                       clock: Watermark) -> list[Emitted]:
+        # Tumbling and hopping: a fixed set of windows per event time, each
+        # expiring at its end (the hot path: no per-window method calls).
+        out: list[Emitted] = []
+        closed: list[Window] = []
+        watermark = clock.stream_time - clock.grace_ms
+        for window in self.spec.windows_for(ts_ms):  # type: ignore[union-attr]
+            if window.end_ms <= watermark:
+                closed.append(window)
+                continue
+            acc = self._add(key, window, value)
+            if self.emit != "final":
+                out.append(WindowResult(key, window, self.aggregator.result(acc)))
+        if closed:
+            out.append(self._late(key, value, ts_ms, closed, clock))
         return out
 
     def _process_session(self, key: Any, value: Any, ts_ms: int,

@@ -299,12 +299,14 @@ class Fields(Aggregator):
         if not aggregators:
             raise ValueError("Fields needs at least one named aggregator")
         self.aggregators = aggregators
+        # (name, bound add) pairs, looked up once: add() runs for every record and window.
+        self._adders = tuple((name, a.add) for name, a in aggregators.items())
 
     def initialize(self) -> dict[str, Any]:
         return {name: a.initialize() for name, a in self.aggregators.items()}
 
     def add(self, acc: dict[str, Any], value: Any) -> dict[str, Any]:
-        return {name: a.add(acc[name], value) for name, a in self.aggregators.items()}
+        return {name: add(acc[name], value) for name, add in self._adders}
 
     def result(self, acc: dict[str, Any]) -> dict[str, Any]:
         return {name: a.result(acc[name]) for name, a in self.aggregators.items()}
