@@ -190,3 +190,16 @@ def test_transaction_prediction():
         week04.check_transaction_prediction({"end": 10}, topic)
     with pytest.raises(ExerciseFailed, match="run the cell that writes the transactions first"):
         week04.check_transaction_prediction(right, f"w4-none-{uuid.uuid4().hex[:8]}")
+
+
+def test_exactly_once_rejects_results_that_are_not_the_transform():
+    right = make_pipeline()
+
+    def wraps_the_result(bootstrap_servers, source, sink, group_id, transactional_id, transform):
+        return right(bootstrap_servers, source, sink, group_id, transactional_id,
+                     lambda value: b"invoice: " + transform(value))
+
+    with pytest.raises(ExerciseFailed, match="are not what transform returned"):
+        check_exactly_once(wraps_the_result)
+    with pytest.raises(ExerciseFailed, match="your pipeline raised TypeError"):
+        check_exactly_once(lambda bootstrap_servers, source: None)     # the wrong signature
