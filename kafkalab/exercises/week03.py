@@ -35,17 +35,19 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from kafkalab import schemas
 from kafkalab.clients.admin import Admin
 from kafkalab.clients.connection import bootstrap_servers
 from kafkalab.clients.consumer import Consumer
-from kafkalab.exercises import ExerciseFailed, Result, forbidden, guard_checkers
+from kafkalab.exercises import ExerciseFailed, Result, check_prediction, forbidden, guard_checkers
+from kafkalab.orders.avro import ORDER_PLACED_V1, ORDER_PLACED_V2
 from kafkalab.orders.events import Event, Topics, new_event
 from kafkalab.orders.inventory import InventoryService
 from kafkalab.orders.service import Service
 from kafkalab.orders.store import Store
 
-__all__ = ["SimulatedCrash", "check_idempotent_handler", "check_service_loop", "check_spend_view",
-           "loop_input", "sample_events"]
+__all__ = ["SimulatedCrash", "check_evolved_schema", "check_idempotent_handler", "check_old_readers",
+           "check_service_loop", "check_spend_view", "loop_input", "sample_events", "schema_changes"]
 
 
 def _placed(oid: str, customer: str, items: list[tuple[str, int, int]], ts: int) -> Event:
@@ -368,6 +370,151 @@ def check_service_loop(serve: Callable[..., Any], *, timeout: float = 20.0, cras
             "record to read)",
             f"committed offsets stop short ({'; '.join(short)}). A committed offset names the next record "
             "to read, not the last one read; and a loop that stops at a bad record never commits past it")
+    return r.done()
+
+
+# -- Exercises 4 and 5: schema evolution, round-tripped through the broker -------------------------
+
+_V2_RECORD = {"eventId": "e-v2", "orderId": "ORD-V2", "timestamp": 1_700_000_000_000, "customerId": "CUST-001",
+              "items": [{"productId": "ITEM-001", "name": "Laptop", "price": 1500, "quantity": 1}],
+              "total": 1500, "channel": "app", "currency": "USD"}
+
+
+def _with(base: schemas.Schema, *, drop: str | None = None, add: dict[str, Any] | None = None,
+          item_type: tuple[str, str] | None = None) -> schemas.Schema:
+    s = json.loads(base.schema_str)
+    s["fields"] = [f for f in s["fields"] if f["name"] != drop] + ([add] if add else [])
+    if item_type:
+        for f in s["fields"]:
+            if f["name"] == "items":
+                for g in f["type"]["items"]["fields"]:
+                    if g["name"] == item_type[0]:
+                        g["type"] = item_type[1]
+    return schemas.Schema(json.dumps(s, indent=1))
+
+
+def schema_changes() -> dict[str, tuple[str, schemas.Schema]]:
+    """Exercise 5's five changes to ``OrderPlaced`` v2: ``{letter: (what changes, new schema)}``."""
+    return {
+        "a": ("add discount (long, default 0)", _with(ORDER_PLACED_V2, add={
+            "name": "discount", "type": "long", "default": 0})),
+        "b": ("add loyaltyId (string, no default)", _with(ORDER_PLACED_V2, add={
+            "name": "loyaltyId", "type": "string"})),
+        "c": ("drop customerId", _with(ORDER_PLACED_V2, drop="customerId")),
+        "d": ("items[].quantity: int -> long", _with(ORDER_PLACED_V2, item_type=("quantity", "long"))),
+        "e": ("drop currency (it had a default)", _with(ORDER_PLACED_V2, drop="currency")),
+    }
+
+
+def _record_for(schema: schemas.Schema) -> dict[str, Any]:
+    """A record that fits ``schema``: v2's values, plus a value for each field v2 lacks."""
+    fields = {f["name"]: f for f in json.loads(schema.schema_str)["fields"]}
+    samples = {"boolean": True, "long": 7, "int": 7, "string": "x", "double": 1.5}
+    out = {k: v for k, v in _V2_RECORD.items() if k in fields}
+    for name, f in fields.items():
+        if name not in out:
+            out[name] = f.get("default", samples.get(f["type"], None) if isinstance(f["type"], str) else None)
+    return out
+
+
+def _round_trip(written: list[tuple[schemas.Schema, dict[str, Any]]], readers: dict[str, schemas.Schema],
+                registry: schemas.SchemaRegistry) -> dict[tuple[int, str], dict[str, Any] | str]:
+    """Write each record (wire format) to a fresh topic, read the topic back from the broker, and
+    decode each record with each reader: ``{(index, reader): record or the one-line reason}``."""
+    topic = f"w3s-{uuid.uuid4().hex[:8]}-orders"
+    subject = f"{topic}-value"
+    registry.set_compatibility(subject, "NONE")  # the checker writes what it is told to
+    admin = Admin()
+    raw = KafkaProducer(bootstrap_servers=bootstrap_servers())
+    try:
+        admin.ensure_topic(topic, partitions=1)
+        for i, (schema, record) in enumerate(written):
+            raw.send(topic, key=str(i).encode(), value=schemas.serialize(registry, subject, record, schema))
+        raw.flush(15)
+        back = _read(topic, admin)
+    finally:
+        raw.close(timeout=5)
+        admin.delete_topic(topic)
+        admin.close()
+    out: dict[tuple[int, str], dict[str, Any] | str] = {}
+    for m in back:
+        for name, reader in readers.items():
+            try:
+                out[(int(m.key), name)] = schemas.deserialize(registry, m.raw_value, reader)
+            except schemas.WireFormatError as exc:
+                out[(int(m.key), name)] = str(exc)
+    return out
+
+
+def check_evolved_schema(v3: schemas.Schema) -> Result:
+    """Exercise 4: ``OrderPlaced`` v3 adds ``giftWrap`` (boolean; an order without it is not
+    gift-wrapped) and drops ``channel``, and stays FULL-compatible with v2."""
+    r = Result("Exercise 4: evolve the order event")
+    if not isinstance(v3, schemas.Schema):
+        r.check(False, "", f"got {type(v3).__name__}: wrap the schema's JSON text in schemas.Schema(...)")
+        return r.done()
+    try:
+        parsed = v3.parsed()
+    except ValueError as exc:
+        r.check(False, "", str(exc)[:200])
+        return r.done()
+    fields = {f["name"]: f for f in parsed.get("fields", [])} if isinstance(parsed, dict) else {}
+    if not r.check(isinstance(parsed, dict) and parsed.get("name") == "kafkalab.orders.OrderPlaced",
+                   "it is the record kafkalab.orders.OrderPlaced",
+                   f"the record is called {parsed.get('name') if isinstance(parsed, dict) else parsed!r}: "
+                   "readers match records by their full name, so an evolved schema keeps it"):
+        return r.done()
+    gift = fields.get("giftWrap")
+    r.check(gift is not None and gift["type"] == "boolean", "it has giftWrap, a boolean",
+            "it has no boolean field giftWrap" if gift is None else
+            f"giftWrap is {gift['type']!r}, not a boolean")
+    r.check("channel" not in fields, "channel is gone", "channel is still there: v3 drops it")
+    registry = schemas.SchemaRegistry()
+    subject = "orders-value"
+    registry.set_compatibility(subject, "FULL")
+    registry.register_schema(subject, ORDER_PLACED_V1)
+    registry.register_schema(subject, ORDER_PLACED_V2)
+    try:
+        registry.register_schema(subject, v3)
+        r.check(True, "the registry (level FULL) accepts it after v1 and v2", "")
+    except schemas.IncompatibleSchema as exc:
+        r.check(False, "", f"the registry refuses it: {exc}. FULL means both directions: v2 consumers "
+                           "read v3 records, and v3 consumers read the v2 records already in the topic")
+        return r.done()
+    if not r.passed:
+        return r.done()
+    new = {**_record_for(v3), "giftWrap": True}
+    seen = _round_trip([(ORDER_PLACED_V2, _V2_RECORD), (v3, new)], {"v2": ORDER_PLACED_V2, "v3": v3}, registry)
+    old_reads_new, new_reads_old = seen.get((1, "v2")), seen.get((0, "v3"))
+    r.check(isinstance(old_reads_new, dict) and old_reads_new.get("channel") == "web",
+            "through the broker, a v2 consumer reads a v3 record (channel comes back as its default, 'web')",
+            f"a v2 consumer reading a v3 record from the broker got: {old_reads_new}")
+    r.check(isinstance(new_reads_old, dict) and new_reads_old.get("giftWrap") is False,
+            "through the broker, a v3 consumer reads a v2 record (giftWrap: False)",
+            f"a v3 consumer reading a v2 record from the broker got: {new_reads_old}; an order written "
+            "before giftWrap existed is not gift-wrapped")
+    mine = seen.get((1, "v3"))
+    r.check(isinstance(mine, dict) and mine.get("giftWrap") is True, "a v3 record keeps giftWrap: True",
+            f"a v3 record read back with v3 gave {mine}")
+    return r.done()
+
+
+def check_old_readers(predicted: dict[str, bool]) -> Result:
+    """Exercise 5 (predict, then run): for each change in :func:`schema_changes`, does a consumer
+    still on v2 fail to read a record written with it? ``{letter: True if it breaks}``."""
+    r = Result("Exercise 5: which changes break old readers?")
+    changes = schema_changes()
+    if not r.check(isinstance(predicted, dict) and all(isinstance(predicted.get(k), bool) for k in changes),
+                   "you wrote down an answer for every change",
+                   f"write True (breaks) or False for each of {sorted(changes)} before you run this cell"):
+        return r.done()
+    registry = schemas.SchemaRegistry()
+    seen = _round_trip([(schema, _record_for(schema)) for _, schema in changes.values()],
+                       {"v2": ORDER_PLACED_V2}, registry)
+    observed = {k: isinstance(seen.get((i, "v2")), str) for i, k in enumerate(changes)}
+    check_prediction(r, predicted, observed, "answers")
+    why = [f"{k} ({changes[k][0]}): {seen[(i, 'v2')]}" for i, k in enumerate(changes) if observed[k]]
+    r.check(True, f"what the v2 consumer said, for the ones that broke: {' | '.join(why)}", "")
     return r.done()
 
 

@@ -7,16 +7,25 @@ learner makes, and the test names the message the checker must give for it.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
 from kafka import KafkaConsumer
 from kafka.structs import OffsetAndMetadata
 
+from kafkalab import schemas
 from kafkalab.clients import bootstrap_servers
 from kafkalab.exercises import ExerciseFailed
-from kafkalab.exercises.week03 import check_idempotent_handler, check_service_loop, check_spend_view
+from kafkalab.exercises.week03 import (
+    check_evolved_schema,
+    check_idempotent_handler,
+    check_old_readers,
+    check_service_loop,
+    check_spend_view,
+)
 from kafkalab.orders import Event
+from kafkalab.orders.avro import ORDER_PLACED_V2
 
 # -- Exercise 1 -------------------------------------------------------------------------------------
 
@@ -179,3 +188,47 @@ def test_service_loop_refuses_the_course_loop_and_process():
 def test_service_loop_says_when_it_is_not_done():
     with pytest.raises(ExerciseFailed, match="Exercise 3: not done yet"):
         check_service_loop(None)
+
+
+# -- Exercises 4 and 5: schema evolution through the broker -----------------------------------------
+
+
+def v3(drop=("channel",), add=({"name": "giftWrap", "type": "boolean", "default": False},), name=None):
+    s = json.loads(ORDER_PLACED_V2.schema_str)
+    s["fields"] = [f for f in s["fields"] if f["name"] not in drop] + list(add)
+    if name:
+        s["name"] = name
+    return schemas.Schema(json.dumps(s))
+
+
+def test_evolved_schema():
+    result = check_evolved_schema(v3())
+    assert result.passed and "a v2 consumer reads a v3 record" in str(result)
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    (v3(add=({"name": "giftWrap", "type": "boolean"},)),
+     "new reader, old data: field 'giftWrap' is missing in the written data and has no default"),
+    (v3(drop=("channel", "customerId")), "old reader, new data: field 'customerId' is missing"),
+    (v3(add=({"name": "giftWrap", "type": "string", "default": "no"},)), "giftWrap is 'string', not a boolean"),
+    (v3(drop=()), "channel is still there"),
+    (ORDER_PLACED_V2, "it has no boolean field giftWrap"),          # the free pass: v2 is compatible with v2
+    (v3(name="OrderPlacedV3"), "readers match records by their full name"),
+    (schemas.Schema('{"type": "record", "name": '), "not a valid Avro schema"),
+    ('{"type": "record"}', "wrap the schema's JSON text in schemas.Schema"),
+])
+def test_evolved_schema_rejects(answer, message):
+    with pytest.raises(ExerciseFailed, match=re.escape(message)):
+        check_evolved_schema(answer)
+
+
+def test_old_readers_prediction():
+    right = {"a": False, "b": False, "c": True, "d": True, "e": False}
+    result = check_old_readers(right)
+    assert result.passed and "long is not int" in str(result)     # the reason comes from reading on the broker
+    with pytest.raises(ExerciseFailed, match="b you said True, the broker says False"):
+        check_old_readers({**right, "b": True})
+    with pytest.raises(ExerciseFailed, match="write True"):
+        check_old_readers({"a": False})
+    with pytest.raises(ExerciseFailed, match="write True"):
+        check_old_readers({k: "no" for k in right})
