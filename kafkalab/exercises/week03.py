@@ -339,9 +339,10 @@ def check_service_loop(serve: Callable[..., Any], *, timeout: float = 20.0, cras
             "committed): what does the service remember about the commands it has answered?")
     r.check(not lost, "no command was lost in the crash and restart",
             f"{', '.join(lost)}: no reply ever appeared, even after the restart. The group's committed "
-            "offset had passed the command before its reply was safely written, so the restarted "
-            "loop skipped it (or the service remembered it as done too early). What must be true "
-            "before an offset is committed, and before a command counts as done?")
+            "offset had passed the command before its reply was safely written (by your commit, or by "
+            "one the consumer made on its own), so the restarted loop skipped it; or the service "
+            "remembered it as done too early. What must be true before an offset is committed, and "
+            "before a command counts as done?")
     stock = inventory.stock()
     taken = {p: LOOP_STOCK[p] - stock.get(p, 0) for p in LOOP_STOCK}
     want = {"ITEM-001": 2 + 4 + 6, "ITEM-002": 1 + 3 + 5}

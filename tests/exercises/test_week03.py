@@ -116,10 +116,10 @@ def test_spend_view():
 
 
 def loop(inventory, producer, topics, group_id, running, *, dedupe=True, commit="after", dlq=True,
-         reset="earliest", close=True, plus_one=True):
+         reset="earliest", close=True, plus_one=True, auto_commit=False):
     """The right loop, and (through its switches) each wrong one a test below hands the checker."""
     consumer = KafkaConsumer(topics.name("inventory-commands"), bootstrap_servers=bootstrap_servers(),
-                             group_id=group_id, enable_auto_commit=False, auto_offset_reset=reset)
+                             group_id=group_id, enable_auto_commit=auto_commit, auto_offset_reset=reset)
     store = inventory.store
     try:
         while running():
@@ -160,10 +160,13 @@ def test_service_loop_passes_the_right_loop():
     ({"dedupe": False}, r"ORD-2: the command was answered more than once"),
     ({"commit": "before"}, r"no reply ever appeared, even after the restart"),
     ({"commit": "never"}, r"committed nothing on the input topic"),
+    # enable_auto_commit left at kafka-python's default (True): close() commits what was fetched
+    ({"commit": "never", "auto_commit": True}, r"no reply ever appeared, even after the restart"),
     ({"dlq": False}, r"your loop stopped with (JSONDecodeError|InvalidEvent).*one bad record must not stop a service"),
     ({"plus_one": False}, r"A committed offset names the next record to read"),
     ({"reset": "latest"}, r"A new group starts where the consumer's auto_offset_reset says"),
-])
+], ids=["no-idempotency-check", "commit-before-produce", "no-commit", "auto-commit", "poison-stops-the-loop",
+        "commit-offset-not-plus-one", "auto-offset-reset-latest"])
 def test_service_loop_rejects(mistake, message):
     def wrong(*args):
         return loop(*args, **mistake)
