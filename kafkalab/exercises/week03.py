@@ -20,7 +20,7 @@ Exercise 1: make a handler idempotent: 4 of 4 checks passed
 A wrong answer says what is wrong (and, under the test suite, raises)::
 
     ✘ after redelivery ITEM-001 has 5 units, expected 3: a redelivered event was counted again.
-      Kafka delivers at least once: what must the handler remember about each event it has counted, ...
+      A consumer that commits after processing gets records at least once: what must the handler ...
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def check_idempotent_handler(handler: Callable[[Store, Event], Any]) -> Result:
         bad = next((p for p in expected if after.get(p) != expected[p]), None)
         r.check(bad is None, "redelivered events (the same eventId again) change nothing",
                 f"after redelivery {bad} has {after.get(bad)} units, expected {expected.get(bad)}: "
-                "a redelivered event was counted again. Kafka delivers at least once: what must the "
-                "handler remember about each event it has counted, to know one when it comes back?"
+                "a redelivered event was counted again. A consumer that commits after processing gets "
+                "records at least once: what must the handler remember about each event it has counted, "
+                "to know one when it comes back?"
                 if bad else "")
         for e in placed:
             handler(store, e)
@@ -334,9 +335,9 @@ def check_service_loop(serve: Callable[..., Any], *, timeout: float = 20.0, cras
     lost = sorted(o for c, o in valid.items() if causes[c] == 0)
     r.check(not twice, f"each command got exactly one reply ({len(valid)} orders; ORD-2's command "
             "arrived twice and was answered once)",
-            f"{', '.join(twice)}: the command was answered more than once. Kafka delivers at least "
-            "once (ORD-2's command is in the topic twice, and a restart re-reads whatever was not "
-            "committed): what does the service remember about the commands it has answered?")
+            f"{', '.join(twice)}: the command was answered more than once. ORD-2's command is in the topic "
+            "twice, and a restart re-reads whatever was not committed yet (at least once): what does "
+            "the service remember about the commands it has answered?")
     r.check(not lost, "no command was lost in the crash and restart",
             f"{', '.join(lost)}: no reply ever appeared, even after the restart. The group's committed "
             "offset had passed the command before its reply was safely written (by your commit, or by "
