@@ -31,6 +31,7 @@ PACKAGES = [
     ("fastapi", "fastapi", "0.110", "week 3"),
     ("uvicorn", "uvicorn", "0.29", "week 3"),
     ("httpx", "httpx", "0.27", "week 3"),
+    ("fastavro", "fastavro", "1.9", "week 3 (Avro schemas)"),
     ("yaml", "pyyaml", "6.0", "week 5"),
     ("river", "river", "0.21", "week 6"),
     ("pyarrow", "pyarrow", "15", "week 7"),
