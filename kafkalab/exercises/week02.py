@@ -1,25 +1,32 @@
 """Checkers for week 2: safe producers, dead letters, compression and partitioners.
 
->>> print(check_safe_producer({"acks": "all", "enable_idempotence": True, "retries": 5}))
-Exercise 1: a producer that neither loses nor duplicates: 4 of 4 checks passed
-  ✔ acks='all': the leader waits for every in-sync replica
-  ✔ enable_idempotence=True: retries cannot write a record twice
-  ✔ retries=5: a failed send is tried again
-  ✔ max_in_flight_requests_per_connection is at most 5 (kafka-python's default), so order is kept
+Exercise 1 makes the learner's ``KafkaProducer`` and sends with it while an
+acknowledgement is lost; it passes only when what landed on the broker is
+right. A config that leaves the settings to kafka-python's defaults is refused
+before anything is sent::
+
+    Exercise 1: a producer that neither loses nor duplicates: 1 of 2 checks passed
+      ✔ config is a dict
+      ✘ not stated: acks, enable_idempotence, ...
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from kafkalab.clients.admin import Admin
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.serdes import Format
+from kafkalab.clients.connection import bootstrap_servers
 from kafkalab.exercises import Result, guard_checkers
+from kafkalab.faults import lost_acks
 from kafkalab.partitioners import KeyPartitioner
 from kafkalab.sampledata import customer_ids
 
@@ -27,29 +34,135 @@ __all__ = ["check_dead_letters", "check_partitioner", "check_safe_producer",
            "check_smallest_codec", "is_poison"]
 
 
-def check_safe_producer(config: Mapping[str, Any]) -> Result:
-    """Exercise 1: producer settings for no loss and no duplicates.
+#: The settings exercise 1 is about: each must be written in the learner's config, not left to a default.
+SAFE_PRODUCER_SETTINGS = ("acks", "enable_idempotence", "max_in_flight_requests_per_connection")
+_RETRY_SETTINGS = ("retries", "delivery_timeout_ms")
 
-    ``config`` is the dict of settings you would pass to ``clients.Producer(**config)``.
+
+def check_safe_producer(config: Mapping[str, Any], *, records: int = 20) -> Result:
+    """Exercise 1: settings for a ``KafkaProducer`` that neither loses nor duplicates a record.
+
+    ``config`` is the dict you would pass as ``KafkaProducer(**config)`` (the
+    checker adds ``bootstrap_servers``). Every setting the lesson is about must
+    be stated: ``acks``, ``enable_idempotence``,
+    ``max_in_flight_requests_per_connection`` and ``retries`` or
+    ``delivery_timeout_ms``. Then the checker makes that producer, sends
+    ``records`` keyed records to a new topic while the broker's first
+    acknowledgement is lost on the way back (:func:`kafkalab.faults.lost_acks`),
+    and reads the topic and the broker's producer state: each record must be
+    there exactly once, in order, under one producer id whose sequence numbers
+    the broker tracked.
     """
     r = Result("Exercise 1: a producer that neither loses nor duplicates")
-    acks = config.get("acks", "all")
-    r.check(acks in ("all", -1), "acks='all': the leader waits for every in-sync replica",
-            f"acks={acks!r}: with 0 or 1 a record acknowledged by the leader alone is lost if "
-            "the leader dies before the followers copy it; use acks='all'")
-    idem = config.get("enable_idempotence", True)
-    r.check(idem is True, "enable_idempotence=True: retries cannot write a record twice",
-            f"enable_idempotence={idem!r}: a retry after a lost acknowledgement writes the record "
-            "again; set enable_idempotence=True")
+    if not r.check(isinstance(config, Mapping), "config is a dict",
+                   f"config must be a dict of KafkaProducer settings; got {type(config).__name__}"):
+        return r.done()
+    unstated = [k for k in SAFE_PRODUCER_SETTINGS if k not in config]
+    if not any(k in config for k in _RETRY_SETTINGS):
+        unstated.append("retries (or delivery_timeout_ms)")
+    if not r.check(not unstated, "every setting the lesson is about is stated",
+                   f"not stated: {', '.join(unstated)}. A default is a promise someone else made: "
+                   "write each of these settings in config with the value you mean"):
+        return r.done()
+    if not r.check("bootstrap_servers" not in config, "no bootstrap_servers (the checker connects to the course broker)",
+                   "leave bootstrap_servers out: the checker makes the producer on the course broker"):
+        return r.done()
+    acks = config["acks"]
+    r.check(acks in ("all", -1), f"acks={acks!r}: the broker answers once every in-sync replica has the batch",
+            f"acks={acks!r}: when the producer hears back, which replicas have the record? Think of the "
+            "leader failing just after it answered")
+    idem = config["enable_idempotence"]
+    r.check(idem is True, "enable_idempotence=True: the broker can recognise a retried batch",
+            f"enable_idempotence={idem!r}: when an answer is lost and the batch is sent again, how would "
+            "the broker know it already has it?")
     retries = config.get("retries", float("inf"))
-    r.check(retries > 0, f"retries={retries}: a failed send is tried again",
-            f"retries={retries}: one network hiccup loses the record; allow retries (the default)")
-    inflight = config.get("max_in_flight_requests_per_connection", 5)
-    r.check(inflight <= 5,
-            "max_in_flight_requests_per_connection is at most 5 (kafka-python's default), so order is kept",
-            f"max_in_flight_requests_per_connection={inflight}: idempotence keeps order only "
-            "with at most 5 requests in flight")
+    r.check(isinstance(retries, (int, float)) and not isinstance(retries, bool) and retries > 0,
+            f"retries={retries}: a batch whose answer is lost is sent again",
+            f"retries={retries!r}: what happens to a record whose acknowledgement is lost once?")
+    inflight = config["max_in_flight_requests_per_connection"]
+    r.check(isinstance(inflight, int) and not isinstance(inflight, bool) and 1 <= inflight <= 5,
+            f"max_in_flight_requests_per_connection={inflight}: the broker can keep order across retries",
+            f"max_in_flight_requests_per_connection={inflight!r}: how many unanswered batches per partition "
+            "does the broker remember sequence numbers for?")
+    _check_safe_producer_on_broker(r, dict(config), records)
     return r.done()
+
+
+def _check_safe_producer_on_broker(r: Result, config: dict[str, Any], records: int) -> None:
+    """Send ``records`` keyed records with ``config`` while one acknowledgement is lost; read what landed."""
+    # The checker sends bytes it makes itself, so the learner's serializers would only get in the way.
+    for name in ("key_serializer", "value_serializer"):
+        config.pop(name, None)
+    topic = f"week02-check-producer-{uuid.uuid4().hex[:8]}"
+    with Admin() as admin:
+        admin.ensure_topic(topic, partitions=2)
+        try:
+            try:
+                producer = KafkaProducer(bootstrap_servers=bootstrap_servers(), retry_backoff_ms=50, **config)
+            except Exception as exc:  # the learner's settings: say what kafka-python refused
+                r.check(False, "", f"KafkaProducer(**config) refused it: {type(exc).__name__}: {exc}")
+                return
+            keys = [f"CUST-{i % 4:03d}" for i in range(records)]
+            failed = []
+            try:
+                with lost_acks(producer, count=1) as lost:
+                    futures = [producer.send(topic, f"{key}:{i}".encode(), key=key.encode())
+                               for i, key in enumerate(keys)]
+                    producer.flush(timeout=30)
+                for i, future in enumerate(futures):
+                    try:
+                        future.get(timeout=10)
+                    except Exception as exc:  # a send the producer gave up on
+                        failed.append((i, type(exc).__name__))
+            finally:
+                producer.close(timeout=5)
+            r.check(not failed, f"every send succeeded ({lost.lost} acknowledgement lost on the way back)",
+                    f"{len(failed)} of {records} sends failed after an acknowledgement was lost "
+                    f"(first: record {failed[0][0] if failed else ''}, {failed[0][1] if failed else ''}): "
+                    "the record may well be on the broker; what should the producer do when it cannot tell?")
+            landed = _read_raw(topic)
+            values = [v for _, v in landed]
+            copies = len(values) - len(set(values))
+            r.check(len(set(values)) == records and copies == 0,
+                    f"the topic holds each of the {records} records exactly once",
+                    f"the topic holds {len(values)} records for {records} sends ({copies} written twice): the "
+                    "batch whose answer was lost was written again. What lets the broker tell a retry from new data?")
+            by_partition: dict[int, list[int]] = {}
+            for partition, value in landed:
+                by_partition.setdefault(partition, []).append(int(value.split(b":")[1]))
+            out_of_order = [p for p, seq in by_partition.items() if seq != sorted(seq)]
+            r.check(not out_of_order, "each partition holds its records in the order they were sent",
+                    f"partitions {out_of_order} hold records out of send order (or the same ones again)")
+            state = admin.raw.describe_producers([TopicPartition(topic, p) for p in by_partition])
+            ids = {s.producer_id for st in state.values() for s in st.active_producers}
+            sequenced = all(
+                any(s.last_sequence == len(by_partition[tp.partition]) - 1 for s in st.active_producers)
+                for tp, st in state.items())
+            r.check(len(ids) == 1 and sequenced,
+                    f"the broker tracked producer id {min(ids) if ids else ''} and its sequence numbers "
+                    "on every partition",
+                    "the broker holds no producer id and sequence numbers for these records: an idempotent "
+                    "producer gets an id from the broker and numbers every batch")
+        finally:
+            admin.delete_topic(topic)
+
+
+def _read_raw(topic: str, timeout: float = 10.0) -> list[tuple[int, bytes]]:
+    """``(partition, value)`` of every record of ``topic``, read with a plain KafkaConsumer (bounded)."""
+    reader = KafkaConsumer(bootstrap_servers=bootstrap_servers())
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+        ends = reader.end_offsets(tps)
+        reader.assign(tps)
+        reader.seek_to_beginning()
+        out: list[tuple[int, bytes]] = []
+        deadline = time.monotonic() + timeout
+        while any(reader.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            for tp, batch in reader.poll(timeout_ms=500).items():
+                out += [(tp.partition, m.value) for m in batch]
+        return out
+    finally:
+        reader.close()
 
 
 def is_poison(raw_value: bytes | None) -> str | None:

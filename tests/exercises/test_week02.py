@@ -19,17 +19,53 @@ from kafkalab.exercises.week02 import (
 from kafkalab.partitioners import KeyHash, KeyPartitioner, key_partition
 
 
-def test_check_safe_producer():
-    assert check_safe_producer({"acks": "all", "enable_idempotence": True}).passed
-    assert check_safe_producer({}).passed   # kafka-python 3's defaults are safe
-    with pytest.raises(ExerciseFailed, match="acks=1: with 0 or 1 a record"):
-        check_safe_producer({"acks": 1})
-    with pytest.raises(ExerciseFailed, match="enable_idempotence=False: a retry"):
-        check_safe_producer({"enable_idempotence": False})
-    with pytest.raises(ExerciseFailed, match="retries=0: one network hiccup"):
-        check_safe_producer({"retries": 0})
-    with pytest.raises(ExerciseFailed, match="max_in_flight_requests_per_connection=10"):
-        check_safe_producer({"max_in_flight_requests_per_connection": 10})
+SAFE = {"acks": "all", "enable_idempotence": True, "retries": 5, "max_in_flight_requests_per_connection": 5}
+
+
+def test_check_safe_producer_passes_a_safe_config_on_the_broker():
+    result = check_safe_producer(SAFE)
+    assert result.passed
+    assert "exactly once" in str(result) and "producer id" in str(result)
+    # delivery_timeout_ms bounds the retries instead of a count: stated, so it passes too
+    assert check_safe_producer({"acks": -1, "enable_idempotence": True, "delivery_timeout_ms": 30000,
+                                "max_in_flight_requests_per_connection": 1}).passed
+
+
+def test_check_safe_producer_refuses_the_free_pass_of_defaults():
+    # kafka-python 3's defaults are safe, but the exercise is about stating them
+    with pytest.raises(ExerciseFailed, match="not stated: acks, enable_idempotence, "
+                       "max_in_flight_requests_per_connection, retries \\(or delivery_timeout_ms\\)"):
+        check_safe_producer({})
+    with pytest.raises(ExerciseFailed, match="not stated: enable_idempotence, max_in_flight"):
+        check_safe_producer({"acks": "all", "retries": 3})
+
+
+def test_check_safe_producer_rejects_each_wrong_setting_by_what_the_broker_holds():
+    # acks=1: idempotence needs acks=all, so kafka-python refuses the pair
+    with pytest.raises(ExerciseFailed, match="acks=1: when the producer hears back"):
+        check_safe_producer({**SAFE, "acks": 1})
+    # acks=1 without idempotence is accepted by kafka-python: the lost answer makes a copy on the broker
+    with pytest.raises(ExerciseFailed, match=r"holds \d+ records for 20 sends \([1-9]\d* written twice\)"):
+        check_safe_producer({**SAFE, "acks": 1, "enable_idempotence": False})
+    with pytest.raises(ExerciseFailed, match="enable_idempotence=False") as no_idem:
+        check_safe_producer({**SAFE, "enable_idempotence": False})
+    assert "written twice" in str(no_idem.value) and "holds no producer id" in str(no_idem.value)
+    # no retries: the record is on the broker, but the producer reports a failure
+    with pytest.raises(ExerciseFailed, match="20 sends failed after an acknowledgement was lost") as no_retry:
+        check_safe_producer({**SAFE, "enable_idempotence": False, "retries": 0})
+    assert "retries=0" in str(no_retry.value)
+    with pytest.raises(ExerciseFailed, match="max_in_flight_requests_per_connection=10") as inflight:
+        check_safe_producer({**SAFE, "max_in_flight_requests_per_connection": 10})
+    assert "refused it: KafkaConfigurationError" in str(inflight.value)
+
+
+def test_check_safe_producer_rejects_what_it_cannot_use():
+    with pytest.raises(ExerciseFailed, match="config must be a dict of KafkaProducer settings; got list"):
+        check_safe_producer([("acks", "all")])
+    with pytest.raises(ExerciseFailed, match="leave bootstrap_servers out"):
+        check_safe_producer({**SAFE, "bootstrap_servers": "elsewhere:9092"})
+    with pytest.raises(ExerciseFailed, match="refused it: ValueError: Unrecognized configs"):
+        check_safe_producer({**SAFE, "ack": "all"})
 
 
 def test_is_poison_rules():
