@@ -12,6 +12,7 @@ before anything is sent::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -20,12 +21,13 @@ from typing import Any
 
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from kafkalab.clients.admin import Admin
+from kafkalab.clients.connection import bootstrap_servers
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.serdes import Format
-from kafkalab.clients.connection import bootstrap_servers
-from kafkalab.exercises import Result, guard_checkers
+from kafkalab.exercises import ExerciseFailed, Result, forbidden, guard_checkers
 from kafkalab.faults import lost_acks
 from kafkalab.partitioners import KeyPartitioner
 from kafkalab.sampledata import customer_ids
@@ -64,7 +66,7 @@ def check_safe_producer(config: Mapping[str, Any], *, records: int = 20) -> Resu
                    f"not stated: {', '.join(unstated)}. A default is a promise someone else made: "
                    "write each of these settings in config with the value you mean"):
         return r.done()
-    if not r.check("bootstrap_servers" not in config, "no bootstrap_servers (the checker connects to the course broker)",
+    if not r.check("bootstrap_servers" not in config, "no bootstrap_servers (the checker adds the course broker's)",
                    "leave bootstrap_servers out: the checker makes the producer on the course broker"):
         return r.done()
     acks = config["acks"]
@@ -207,43 +209,116 @@ def _read_all(topic: str, value_format: Format, timeout: float = 15.0) -> list:
     return out
 
 
-def check_dead_letters(source_topic: str, dead_letter_topic: str) -> Result:
-    """Exercise 2: every poison record of ``source_topic``, and nothing else, is in
-    ``dead_letter_topic`` with the reason it failed."""
+#: The course's own loop and clients: exercise 2 asks for the loop written with kafka-python itself.
+_REFERENCE_LOOP = ("kafkalab.clients.run", "kafkalab.clients.ConsumerLoop", "kafkalab.clients.DeadLetterQueue",
+                   "kafkalab.clients.Consumer", "kafkalab.clients.Producer", "kafkalab.clients.dead_letter_record")
+
+
+def _exercise_orders(topic: str) -> None:
+    """Exercise 2's source: 17 good orders and 3 poison records, on 2 partitions (a new topic)."""
+    from kafkalab.sampledata import orders
+
+    good = orders(17, customers=5, seed=6)
+    bad = [("CUST-001", b"total: 12"), ("CUST-002", b'{"orderId": "X-1", "total": 10}'),
+           ("CUST-003", b'{"orderId": "X-2", "customerId": "CUST-003", "total": 0}')]
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers(), acks="all")
+    try:
+        for order in good[:8]:
+            producer.send(topic, json.dumps(order).encode(), key=order["customerId"].encode())
+        for key, raw in bad:
+            producer.send(topic, raw, key=key.encode())
+        for order in good[8:]:
+            producer.send(topic, json.dumps(order).encode(), key=order["customerId"].encode())
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
+def check_dead_letters(loop: Callable[[str, str, str], Any]) -> Result:
+    """Exercise 2: your ``loop(source, dead_letters, group)`` sends every poison record, and nothing
+    else, to ``dead_letters`` with the reason and where it came from, then commits what it processed.
+
+    The checker makes a new source topic (20 orders, 3 of them poison, see :func:`is_poison`), an
+    empty dead-letter topic and a new group name, and calls ``loop`` with them while the course's own
+    loop and clients refuse to run (write it with ``KafkaConsumer`` and ``KafkaProducer``). Then it
+    reads both topics and the group's committed offsets on the broker.
+    """
     r = Result("Exercise 2: poison messages go to the dead-letter topic")
+    if not r.check(callable(loop), "loop is a function", f"loop must be a function "
+                   f"loop(source, dead_letters, group); got {type(loop).__name__}"):
+        return r.done()
+    run_id = uuid.uuid4().hex[:8]
+    source, dead_letters = f"week02-check-orders-{run_id}", f"week02-check-dead-letters-{run_id}"
+    group = f"week02-check-{run_id}"
     with Admin() as admin:
-        topics = set(admin.topics())
-    for topic in (source_topic, dead_letter_topic):
-        if not r.check(topic in topics, f"topic {topic!r} exists",
-                       f"there is no topic {topic!r}: run the cells above that create it"):
-            return r.done()
+        admin.ensure_topic(source, partitions=2)
+        admin.ensure_topic(dead_letters, partitions=1)
+        try:
+            _exercise_orders(source)
+            try:
+                with forbidden(*_REFERENCE_LOOP):
+                    loop(source, dead_letters, group)
+            except ExerciseFailed as exc:   # it called the course's loop
+                r.check(False, "", str(exc))
+                return r.done()
+            except Exception as exc:  # the learner's code: say what it raised
+                r.check(False, "", f"loop raised {type(exc).__name__}: {exc}")
+                return r.done()
+            _check_dead_letter_topic(r, source, dead_letters)
+            committed = {tp.partition: off for tp, off in admin.group_offsets(group).items() if tp.topic == source}
+            ends = {tp.partition: off for tp, off in admin.end_offsets(source).items()}
+            short = {p: (committed.get(p), end) for p, end in ends.items() if committed.get(p, 0) != end}
+            r.check(not short, f"group {group!r} committed every partition up to its end {ends}",
+                    f"the group's committed offsets (partition: committed, end) are {short}: after a "
+                    "restart, where would this group start reading? Commit what you processed, dead "
+                    "letters included, once they are safely sent")
+        finally:
+            for topic in (source, dead_letters):
+                admin.delete_topic(topic)
+            with contextlib.suppress(KafkaError):   # a consumer the loop left open keeps its group alive
+                admin.delete_group(group)
+    return r.done()
+
+
+def _check_dead_letter_topic(r: Result, source_topic: str, dead_letter_topic: str) -> None:
+    """Every poison record of ``source_topic``, and nothing else, is in ``dead_letter_topic`` with a reason."""
     source = _read_all(source_topic, "raw")
     poison = {(m.partition, m.offset): is_poison(m.raw_value) for m in source}
     poison = {k: why for k, why in poison.items() if why}
-    if not r.check(bool(source), f"{source_topic!r} holds {len(source)} records",
-                   f"{source_topic!r} is empty: run the cell that sends the orders first"):
-        return r.done()
-    letters = _read_all(dead_letter_topic, "json")
-    found: dict[tuple[int, int], dict] = {}
+    letters = _read_all(dead_letter_topic, "raw")
+    found: dict[tuple[Any, Any], dict] = {}
+    unreadable = 0
     for m in letters:
-        body = m.value if isinstance(m.value, dict) else {}
-        src = body.get("source", {})
+        try:
+            body: Any = json.loads(m.raw_value or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            unreadable += 1
+            continue
+        src: dict[str, Any] = body["source"] if isinstance(body.get("source"), dict) else {}
         if src.get("topic") == source_topic:
             found[(src.get("partition"), src.get("offset"))] = body
+    r.check(not unreadable, "every dead letter is a JSON object",
+            f"{unreadable} dead letters are not JSON objects: write each as "
+            "json.dumps({...}).encode()")
     missing = sorted(set(poison) - set(found))
     extra = sorted(set(found) - set(poison))
     r.check(not missing, f"all {len(poison)} poison records are in {dead_letter_topic!r}",
-            f"{len(missing)} poison records are not in {dead_letter_topic!r} (partition, offset: "
-            f"{missing[:3]}; e.g. {poison[missing[0]] if missing else ''}): raise PermanentError "
-            "for them in your handler and pass dead_letter= to clients.run")
+            f"{len(missing)} of {len(poison)} poison records are not in the dead-letter topic (partition, "
+            f"offset: {missing[:3]}; e.g. {poison[missing[0]] if missing else ''}), or their dead letter "
+            "does not say where it came from ('source': topic, partition, offset)")
     r.check(not extra, "no good order was dead-lettered",
             f"{len(extra)} good orders were dead-lettered (partition, offset: {extra[:3]}): your "
-            "handler rejects valid orders")
+            "loop rejects valid orders")
     no_reason = [k for k, body in found.items()
-                 if not (body.get("error") or {}).get("message")]
+                 if not isinstance(body.get("error"), dict) or not body["error"].get("message")]
     r.check(not no_reason, "each dead letter says why it failed",
-            f"{len(no_reason)} dead letters have no error message: raise an exception with a reason")
-    return r.done()
+            f"{len(no_reason)} dead letters have no error.message: whoever replays it needs to know why")
+    kept = [k for k, body in found.items() if k in poison and not isinstance(body.get("originalMessage"), str)]
+    r.check(not kept, "each dead letter keeps the original record",
+            f"{len(kept)} dead letters have no originalMessage (the record's value as text): whoever "
+            "fixes it needs the record itself")
 
 
 def check_smallest_codec(results: pd.DataFrame, answer: str) -> Result:

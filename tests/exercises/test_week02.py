@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
+import json
 
 import pandas as pd
 import pytest
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 
 from kafkalab import clients
 from kafkalab.exercises import ExerciseFailed
@@ -17,7 +18,6 @@ from kafkalab.exercises.week02 import (
     is_poison,
 )
 from kafkalab.partitioners import KeyHash, KeyPartitioner, key_partition
-
 
 SAFE = {"acks": "all", "enable_idempotence": True, "retries": 5, "max_in_flight_requests_per_connection": 5}
 
@@ -77,61 +77,72 @@ def test_is_poison_rules():
     assert is_poison(None) == "customerId is missing"
 
 
-def _dead_letter_setup():
-    source = f"test-w2-src-{uuid.uuid4().hex[:8]}"
-    dlq = f"test-w2-dlq-{uuid.uuid4().hex[:8]}"
-    with clients.Admin() as admin:
-        admin.ensure_topic(source, partitions=2)
-        admin.ensure_topic(dlq, partitions=1)
-    with clients.Producer(value_format="raw") as p:
-        for i in range(10):
-            p.send(source, f'{{"customerId": "CUST-00{i % 3}", "total": {10 + i}}}'.encode(),
-                   key=f"CUST-00{i % 3}")
-        p.send(source, b'{"customerId": ', key="CUST-000")
-        p.send(source, b'{"total": 5}', key="CUST-001")
-        p.send(source, b'{"customerId": "CUST-002", "total": -1}', key="CUST-002")
-    return source, dlq
-
-
-def _run(source: str, dlq: str, handler) -> None:
-    with clients.Consumer(source, group_id=f"g-{uuid.uuid4().hex[:8]}") as consumer, \
-            clients.Producer() as producer:
-        clients.run(consumer, handler, dead_letter=clients.DeadLetterQueue(producer, dlq),
-                    max_messages=13, timeout=20, handle_signals=False)
+def raw_loop(judge=is_poison, commit=True, letter=None):
+    """A plain kafka-python dead-letter loop, as exercise 2 asks; ``judge`` says why a value is poison."""
+    def loop(source, dead_letters, group):
+        consumer = KafkaConsumer(source, bootstrap_servers=clients.bootstrap_servers(), group_id=group,
+                                 auto_offset_reset="earliest", enable_auto_commit=False)
+        producer = KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), acks="all")
+        try:
+            for _ in range(30):
+                batch = consumer.poll(timeout_ms=500)
+                for tp, records in batch.items():
+                    for record in records:
+                        reason = judge(record.value)
+                        if reason:
+                            body = letter(record, reason) if letter else {
+                                "originalMessage": record.value.decode("utf-8", "replace"),
+                                "error": {"message": reason},
+                                "source": {"topic": tp.topic, "partition": tp.partition, "offset": record.offset}}
+                            producer.send(dead_letters, json.dumps(body).encode())
+                producer.flush()
+                if batch and commit:
+                    consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, None, -1)
+                                     for tp, records in batch.items()})
+                assigned = consumer.assignment()
+                if assigned and all(consumer.position(tp) >= end
+                                    for tp, end in consumer.end_offsets(list(assigned)).items()):
+                    break
+        finally:
+            consumer.close()
+            producer.close()
+    return loop
 
 
 @pytest.mark.slow
-def test_check_dead_letters_right_and_wrong_handlers():
-    def right(msg):
-        if not isinstance(msg.value, dict) or not msg.value.get("customerId"):
-            raise clients.PermanentError("customerId is missing")
-        if not msg.value.get("total", 0) > 0:
-            raise clients.PermanentError("total must be positive")
-
-    source, dlq = _dead_letter_setup()
-    _run(source, dlq, right)
-    assert check_dead_letters(source, dlq).passed
-
-    def too_lenient(msg):   # only the undecodable record fails (the loop does that)
-        return None
-
-    source, dlq = _dead_letter_setup()
-    _run(source, dlq, too_lenient)
-    with pytest.raises(ExerciseFailed, match="2 poison records are not in"):
-        check_dead_letters(source, dlq)
-
-    def too_strict(msg):
-        raise clients.PermanentError("no")
-
-    source, dlq = _dead_letter_setup()
-    _run(source, dlq, too_strict)
-    with pytest.raises(ExerciseFailed, match="10 good orders were dead-lettered"):
-        check_dead_letters(source, dlq)
+def test_check_dead_letters_passes_a_raw_loop():
+    assert check_dead_letters(raw_loop()).passed
 
 
-def test_check_dead_letters_missing_topic():
-    with pytest.raises(ExerciseFailed, match="there is no topic"):
-        check_dead_letters(f"test-w2-none-{uuid.uuid4().hex[:8]}", "dead-letter-queue")
+@pytest.mark.slow
+def test_check_dead_letters_rejects_wrong_loops():
+    with pytest.raises(ExerciseFailed, match="2 of 3 poison records are not in the dead-letter topic"):
+        check_dead_letters(raw_loop(judge=lambda v: None if v.startswith(b"{") else "not JSON"))
+    with pytest.raises(ExerciseFailed, match="17 good orders were dead-lettered"):
+        check_dead_letters(raw_loop(judge=lambda v: "no"))
+    with pytest.raises(ExerciseFailed, match="the group's committed offsets .* are \\{0: \\(None"):
+        check_dead_letters(raw_loop(commit=False))
+    with pytest.raises(ExerciseFailed, match="3 dead letters have no error.message"):
+        check_dead_letters(raw_loop(letter=lambda rec, why: {
+            "originalMessage": rec.value.decode("utf-8"), "error": why,
+            "source": {"topic": rec.topic, "partition": rec.partition, "offset": rec.offset}}))
+    with pytest.raises(ExerciseFailed, match="3 dead letters have no originalMessage"):
+        check_dead_letters(raw_loop(letter=lambda rec, why: {
+            "error": {"message": why}, "source": {"topic": rec.topic, "partition": rec.partition,
+                                                  "offset": rec.offset}}))
+
+
+def test_check_dead_letters_refuses_the_course_loop_and_bad_input():
+    def course_loop(source, dead_letters, group):
+        with clients.Consumer(source, group_id=group) as consumer:
+            clients.run(consumer, lambda msg: None, max_messages=20, timeout=10)
+
+    with pytest.raises(ExerciseFailed, match="don't call kafkalab.clients.Consumer"):
+        check_dead_letters(course_loop)
+    with pytest.raises(ExerciseFailed, match="loop raised ZeroDivisionError"):
+        check_dead_letters(lambda s, d, g: 1 // 0)
+    with pytest.raises(ExerciseFailed, match="loop must be a function"):
+        check_dead_letters("week02-exercise-orders")
 
 
 def test_check_smallest_codec():
