@@ -16,12 +16,13 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
+from kafka.partitioner import DefaultPartitioner, Partitioner
 
 from kafkalab.clients.admin import Admin
 from kafkalab.clients.connection import bootstrap_servers
@@ -29,7 +30,6 @@ from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.serdes import Format
 from kafkalab.exercises import ExerciseFailed, Result, forbidden, guard_checkers
 from kafkalab.faults import lost_acks
-from kafkalab.partitioners import KeyPartitioner
 from kafkalab.sampledata import customer_ids
 
 __all__ = ["check_dead_letters", "check_partitioner", "check_safe_producer",
@@ -338,10 +338,15 @@ def check_smallest_codec(results: pd.DataFrame, answer: str) -> Result:
     return r.done()
 
 
-def check_partitioner(partitioner: KeyPartitioner | Callable[[bytes | None, Sequence[int]], int],
-                      hot_key: str = "CUST-001", partitions: int = 4) -> Result:
+def check_partitioner(partitioner: Any, hot_key: str = "CUST-001", partitions: int = 4) -> Result:
     """Exercise 4: the hot key gets partition 0 to itself; every other key is hashed
-    over the remaining partitions, always to the same one."""
+    over the remaining partitions, always to the same one.
+
+    ``partitioner`` is a :class:`kafka.partitioner.Partitioner` (an instance, or the class,
+    which the checker makes with no arguments). The checker passes it to a plain
+    ``KafkaProducer(partitioner=...)``, sends every key of 60 customers three times to a new
+    topic of ``partitions`` partitions, and reads where each record landed on the broker.
+    """
     r = Result("Exercise 4: give the hot key a partition of its own")
     if isinstance(partitioner, type):  # the class itself: make one with its defaults
         try:
@@ -349,29 +354,51 @@ def check_partitioner(partitioner: KeyPartitioner | Callable[[bytes | None, Sequ
         except Exception as exc:  # the learner's code: say what it raised
             r.check(False, "", f"{partitioner.__name__}() raised {type(exc).__name__}: {exc}")
             return r.done()
-    choose = partitioner.choose if isinstance(partitioner, KeyPartitioner) else partitioner
-    parts = list(range(partitions))
-    try:
-        hot = {choose(hot_key.encode(), parts) for _ in range(20)}
-        others = {k: [choose(k.encode(), parts) for _ in range(3)]
-                  for k in customer_ids(60) if k != hot_key}
-    except Exception as exc:  # the learner's code: say what it raised
-        r.check(False, "", f"your partitioner raised {type(exc).__name__}: {exc}")
+    if not r.check(isinstance(partitioner, Partitioner), "it is a kafka.partitioner.Partitioner",
+                   f"{type(partitioner).__name__} is not a kafka.partitioner.Partitioner: subclass it and "
+                   "implement partition(topic, key, serialized_key, value, serialized_value, cluster)"):
         return r.done()
+    if not r.check(not isinstance(partitioner, DefaultPartitioner) or type(partitioner).partition
+                   is not DefaultPartitioner.partition, "it chooses partitions itself",
+                   "this is kafka-python's own DefaultPartitioner: hash the hot key yourself"):
+        return r.done()
+    topic = f"week02-check-partitioner-{uuid.uuid4().hex[:8]}"
+    keys = [hot_key] + [k for k in customer_ids(60) if k != hot_key]
+    with Admin() as admin:
+        admin.ensure_topic(topic, partitions=partitions)
+        try:
+            producer = KafkaProducer(bootstrap_servers=bootstrap_servers(), partitioner=partitioner)
+            try:
+                futures = [(key, producer.send(topic, b"{}", key=key.encode())) for _ in range(3) for key in keys]
+                producer.flush(timeout=30)
+                placed: dict[str, set[int]] = {}
+                for key, future in futures:
+                    placed.setdefault(key, set()).add(future.get(timeout=10).partition)
+            except Exception as exc:  # the learner's partitioner raised inside send()
+                r.check(False, "", f"your partitioner raised {type(exc).__name__}: {exc}")
+                return r.done()
+            finally:
+                producer.close(timeout=5)
+            on_broker = {tp.partition: end for tp, end in admin.end_offsets(topic).items()}
+        finally:
+            admin.delete_topic(topic)
+    hot = placed.pop(hot_key)
+    # Each send's partition is the broker's answer (RecordMetadata); the end offsets count what it holds.
     r.check(hot == {0}, f"{hot_key} always goes to partition 0",
-            f"{hot_key} went to partitions {sorted(hot)}: send it to 0, always")
-    on_zero = sorted(k for k, ps in others.items() if 0 in ps)
-    r.check(not on_zero, "no other key uses partition 0",
-            f"{len(on_zero)} other keys went to partition 0 (e.g. {on_zero[:3]}): partition 0 "
-            "belongs to the hot key alone")
-    unstable = sorted(k for k, ps in others.items() if len(set(ps)) > 1)
+            f"{hot_key} went to partitions {sorted(hot)}: where must the hot key always land?")
+    on_zero = sorted(k for k, ps in placed.items() if 0 in ps)
+    r.check(not on_zero and on_broker.get(0) == 3,
+            f"no other key uses partition 0 (it holds {on_broker.get(0)} records)",
+            f"{len(on_zero)} other keys went to partition 0 (e.g. {on_zero[:3]}), so the hot customer "
+            "shares its partition and its consumer")
+    unstable = sorted(k for k, ps in placed.items() if len(ps) > 1)
     r.check(not unstable, "every other key always goes to the same partition",
-            f"{len(unstable)} keys changed partition between sends (e.g. {unstable[:3]}): hash "
-            "the key, do not pick at random, or their order is lost")
-    used = {p for ps in others.values() for p in ps}
-    r.check(used == set(parts) - {0}, f"the other keys are spread over partitions 1-{partitions - 1}",
-            f"the other keys use only partitions {sorted(used)}: hash them over all of "
-            f"1..{partitions - 1} (e.g. 1 + key_partition(key, {partitions - 1}))")
+            f"{len(unstable)} keys changed partition between sends (e.g. {unstable[:3]}): what happens "
+            "to the order of one customer's records spread over partitions?")
+    used = {p for ps in placed.values() for p in ps}
+    r.check(used == set(range(1, partitions)), f"the other keys are spread over partitions 1-{partitions - 1}",
+            f"the other keys use only partitions {sorted(used)}: every partition but the hot key's should "
+            "share the rest of the work")
     return r.done()
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pandas as pd
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka.partitioner import DefaultPartitioner, Partitioner
+from kafka.partitioner.default import murmur2
 
 from kafkalab import clients
 from kafkalab.exercises import ExerciseFailed
@@ -17,7 +20,6 @@ from kafkalab.exercises.week02 import (
     check_smallest_codec,
     is_poison,
 )
-from kafkalab.partitioners import KeyHash, KeyPartitioner, key_partition
 
 SAFE = {"acks": "all", "enable_idempotence": True, "retries": 5, "max_in_flight_requests_per_connection": 5}
 
@@ -155,24 +157,39 @@ def test_check_smallest_codec():
         check_smallest_codec(pd.DataFrame({"x": [1]}), "gzip")
 
 
-class Isolate(KeyPartitioner):
-    def choose(self, key, partitions):
-        if key == b"CUST-001":
+class Isolate(Partitioner):
+    """kafka-python's Partitioner: the hot key on partition 0, the rest murmur2-hashed over 1..n-1."""
+
+    def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
+        partitions = sorted(cluster.partitions_for_topic(topic))
+        if serialized_key == b"CUST-001":
             return partitions[0]
-        return partitions[1 + key_partition(key, len(partitions) - 1)]
+        return partitions[1 + (murmur2(serialized_key) & 0x7FFFFFFF) % (len(partitions) - 1)]
 
 
-def test_check_partitioner():
+class Picks(Partitioner):
+    def __init__(self, choose):
+        self.choose = choose
+
+    def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
+        return self.choose(serialized_key, sorted(cluster.partitions_for_topic(topic)))
+
+
+def test_check_partitioner_on_the_broker():
     assert check_partitioner(Isolate()).passed
-    assert check_partitioner(Isolate().choose).passed        # a plain function works too
+    assert check_partitioner(Isolate).passed                  # the class: the checker makes one
     with pytest.raises(ExerciseFailed, match="CUST-001 went to partitions \\[2\\]"):
-        check_partitioner(KeyHash())
-    import random
-
+        check_partitioner(Picks(lambda k, ps: ps[(murmur2(k) & 0x7FFFFFFF) % len(ps)]))   # plain murmur2
+    with pytest.raises(ExerciseFailed, match="this is kafka-python's own DefaultPartitioner"):
+        check_partitioner(DefaultPartitioner())
     rng = random.Random(0)
     with pytest.raises(ExerciseFailed, match="keys changed partition between sends"):
-        check_partitioner(lambda k, ps: 0 if k == b"CUST-001" else rng.choice(ps[1:]))
+        check_partitioner(Picks(lambda k, ps: 0 if k == b"CUST-001" else rng.choice(ps[1:])))
     with pytest.raises(ExerciseFailed, match="your partitioner raised ZeroDivisionError"):
-        check_partitioner(lambda k, ps: 1 // 0)
+        check_partitioner(Picks(lambda k, ps: 1 // 0))
     with pytest.raises(ExerciseFailed, match="use only partitions \\[1\\]"):
-        check_partitioner(lambda k, ps: 0 if k == b"CUST-001" else 1)
+        check_partitioner(Picks(lambda k, ps: 0 if k == b"CUST-001" else 1))
+    with pytest.raises(ExerciseFailed, match="other keys went to partition 0"):
+        check_partitioner(Picks(lambda k, ps: 0 if k == b"CUST-001" else ps[murmur2(k) % 4]))
+    with pytest.raises(ExerciseFailed, match="is not a kafka.partitioner.Partitioner"):
+        check_partitioner(lambda k, ps: 0)
