@@ -1,4 +1,4 @@
-"""Checkers for week 2: safe producers, dead letters, compression and partitioners.
+"""Checkers for week 2: safe producers, dead letters, compression, partitioners and rebalancing.
 
 Exercise 1 makes the learner's ``KafkaProducer`` and sends with it while an
 acknowledgement is lost; it passes only when what landed on the broker is
@@ -16,11 +16,14 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener, ConsumerRebalanceListener
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaError
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
@@ -28,12 +31,12 @@ from kafkalab.clients.admin import Admin
 from kafkalab.clients.connection import bootstrap_servers
 from kafkalab.clients.consumer import Consumer
 from kafkalab.clients.serdes import Format
-from kafkalab.exercises import ExerciseFailed, Result, forbidden, guard_checkers
+from kafkalab.exercises import ExerciseFailed, Result, check_prediction, forbidden, guard_checkers
 from kafkalab.faults import lost_acks
 from kafkalab.sampledata import customer_ids
 
-__all__ = ["check_dead_letters", "check_partitioner", "check_safe_producer",
-           "check_smallest_codec", "is_poison"]
+__all__ = ["check_commit_on_revoke", "check_dead_letters", "check_partitioner", "check_rebalance_prediction",
+           "check_safe_producer", "check_smallest_codec", "is_poison"]
 
 
 #: The settings exercise 1 is about: each must be written in the learner's config, not left to a default.
@@ -399,6 +402,182 @@ def check_partitioner(partitioner: Any, hot_key: str = "CUST-001", partitions: i
     r.check(used == set(range(1, partitions)), f"the other keys are spread over partitions 1-{partitions - 1}",
             f"the other keys use only partitions {sorted(used)}: every partition but the hot key's should "
             "share the rest of the work")
+    return r.done()
+
+
+def _group_consumer(topic: str, group: str, listener: Any, **config: Any) -> KafkaConsumer:
+    """A plain KafkaConsumer in ``group``, subscribed to ``topic`` with ``listener`` (short group timings)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(), group_id=group, enable_auto_commit=False,
+                             auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=500,
+                             **config)
+    consumer.subscribe([topic], listener=listener)
+    return consumer
+
+
+def _settle(consumers: Sequence[KafkaConsumer], sizes: Sequence[int], polls: int = 80) -> bool:
+    """Poll every consumer in turn (bounded) until each owns ``sizes[i]`` partitions."""
+    for _ in range(polls):
+        for consumer in consumers:
+            consumer.poll(timeout_ms=100, max_records=1)
+        if [len(c.assignment()) for c in consumers] == list(sizes):
+            return True
+    return False
+
+
+class _Revocations(ConsumerRebalanceListener):
+    """Counts the partitions a member gives up (revocations with nothing in them are not counted)."""
+
+    def __init__(self) -> None:
+        self.revoked: list[int] = []
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.revoked += [tp.partition for tp in revoked]
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        pass
+
+
+def _revoked_when_second_joins(topic: str, assignor: type) -> int:
+    """How many of its 4 partitions member A gives up when member B joins its group."""
+    group = f"week02-check-rebalance-{uuid.uuid4().hex[:8]}"
+    first = _Revocations()
+    a = _group_consumer(topic, group, first, partition_assignment_strategy=[assignor])
+    b = None
+    try:
+        if not _settle([a], [4]):
+            raise TimeoutError("member A did not get the 4 partitions within 8 s")
+        first.revoked.clear()
+        b = _group_consumer(topic, group, _Revocations(), partition_assignment_strategy=[assignor])
+        if not _settle([a, b], [2, 2]):
+            raise TimeoutError("the group did not settle on 2 + 2 partitions within 16 s")
+        return len(first.revoked)
+    finally:
+        for consumer in (a, b):
+            if consumer is not None:
+                consumer.close()
+
+
+def check_rebalance_prediction(predicted: Mapping[str, Any]) -> Result:
+    """Exercise 5 (predict, then run): member A of a group owns all 4 partitions of a topic; member B
+    joins. How many partitions does A give up (``on_partitions_revoked``) under the eager ``range``
+    assignor, and under ``cooperative-sticky``? ``predicted = {"range": n, "cooperative-sticky": m}``.
+
+    The checker runs both on the broker with plain KafkaConsumers and compares.
+    """
+    r = Result("Exercise 5: predict the rebalance")
+    if not r.check(isinstance(predicted, Mapping) and set(predicted) == {"range", "cooperative-sticky"},
+                   "you predicted both assignors",
+                   'write predicted = {"range": ..., "cooperative-sticky": ...}, each a number of partitions'):
+        return r.done()
+    topic = f"week02-check-rebalance-{uuid.uuid4().hex[:8]}"
+    with Admin() as admin:
+        admin.ensure_topic(topic, partitions=4)
+        try:
+            observed = {"range": _revoked_when_second_joins(topic, RangePartitionAssignor),
+                        "cooperative-sticky": _revoked_when_second_joins(topic, CooperativeStickyAssignor)}
+        finally:
+            admin.delete_topic(topic)
+    check_prediction(r, dict(predicted), observed, "partitions revoked from A")
+    return r.done()
+
+
+def _listener_failed(r: Result, exc: BaseException) -> None:
+    cause = exc.__cause__ or exc
+    r.check(False, "", f"your listener raised during a rebalance: {type(cause).__name__}: {str(cause)[:200]}")
+
+
+def check_commit_on_revoke(listener_class: Any, *, records: int = 10) -> Result:
+    """Exercise 6: a rebalance listener that commits, on revoke, exactly what was processed.
+
+    ``listener_class(consumer, processed)`` makes your listener, where ``processed`` is a dict the
+    consumer loop keeps: ``{TopicPartition: offset of the last record processed}``. The checker
+    fills a 2-partition topic with ``records`` records each; member A (a plain KafkaConsumer with
+    your listener, auto-commit off) reads them all but processes only the first 4 of partition 0
+    and the first 7 of partition 1, and commits nothing itself. Then member B joins, the group
+    rebalances, and the checker reads the group's committed offsets on the broker.
+    """
+    r = Result("Exercise 6: commit what you processed when partitions are revoked")
+    if not r.check(isinstance(listener_class, type) and issubclass(
+            listener_class, (ConsumerRebalanceListener, AsyncConsumerRebalanceListener)),
+            "it is a rebalance listener class",
+            f"{listener_class!r} is not a class deriving from kafka's ConsumerRebalanceListener or "
+            "AsyncConsumerRebalanceListener"):
+        return r.done()
+    run_id = uuid.uuid4().hex[:8]
+    topic, group = f"week02-check-revoke-{run_id}", f"week02-check-revoke-{run_id}"
+    to_process = {0: 4, 1: 7}
+    with Admin() as admin:
+        admin.ensure_topic(topic, partitions=2)
+        a = b = None
+        try:
+            producer = KafkaProducer(bootstrap_servers=bootstrap_servers())
+            for partition in (0, 1):
+                for i in range(records):
+                    producer.send(topic, b"%d" % i, partition=partition)
+            producer.flush(timeout=30)
+            producer.close()
+            processed: dict[TopicPartition, int] = {}
+            a = KafkaConsumer(bootstrap_servers=bootstrap_servers(), group_id=group, enable_auto_commit=False,
+                              auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=500)
+            try:
+                listener = listener_class(a, processed)
+            except Exception as exc:  # the learner's code: say what it raised
+                r.check(False, "", f"{listener_class.__name__}(consumer, processed) raised "
+                        f"{type(exc).__name__}: {exc}")
+                return r.done()
+            a.subscribe([topic], listener=listener)
+            fetched: dict[int, int] = {}
+            try:
+                for _ in range(60):   # read everything (bounded); "process" only the first few of each partition
+                    for tp, batch in a.poll(timeout_ms=200).items():
+                        fetched[tp.partition] = fetched.get(tp.partition, 0) + len(batch)
+                        for record in batch:
+                            if record.offset < to_process[tp.partition]:
+                                processed[tp] = record.offset
+                    if all(fetched.get(p, 0) >= records for p in (0, 1)):
+                        break
+            except KafkaError as exc:   # kafka-python re-raises a listener's error from poll()
+                _listener_failed(r, exc)
+                return r.done()
+            if not r.check(all(fetched.get(p, 0) >= records for p in (0, 1)), "member A read both partitions",
+                           f"member A read only {fetched} records in 12 s; is the broker busy?"):
+                return r.done()
+            b = _group_consumer(topic, group, _Revocations())
+            try:
+                settled = _settle([a, b], [1, 1])
+            except KafkaError as exc:
+                _listener_failed(r, exc)
+                return r.done()
+            r.check(settled, "member B joined: the group rebalanced and A gave up its partitions",
+                    "the group did not rebalance to one partition each within 16 s: does your listener return "
+                    "promptly (it runs while the group waits)?")
+            committed = {tp.partition: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
+            want = {p: n for p, n in to_process.items()}
+            said = ", ".join(f"partition {p}: {committed.get(p, 'nothing')}" for p in (0, 1))
+            if not r.check(bool(committed), "the listener committed on revoke",
+                           f"nothing is committed for the group ({said}): when A lost its partitions, B started "
+                           "from auto_offset_reset and will process A's records again. Where does a listener's "
+                           "commit have to happen, and can it block there? (lesson 06)"):
+                return r.done()
+            too_far = {p: off for p, off in committed.items() if off > want[p]}
+            short = {p: off for p, off in committed.items() if off < want[p]}
+            r.check(not too_far, "no partition is committed past the last processed record",
+                    f"committed past what was processed ({said}; processed up to offsets 3 and 6): the records "
+                    "between were read but never handled, and the next owner will skip them")
+            r.check(not short and set(committed) == {0, 1},
+                    f"both partitions are committed exactly after the last processed record ({said})",
+                    f"committed {said}, but the last records processed were offsets 3 and 6: what does a "
+                    "committed offset point at, the last record done or the next one to read?")
+        finally:
+            for consumer in (a, b):
+                # close() runs the learner's listener once more (the partitions are revoked on close);
+                # what it does then is not what is checked, so its errors are not the checker's.
+                if consumer is not None:
+                    with contextlib.suppress(KafkaError):
+                        consumer.close(timeout_ms=3000)
+            admin.delete_topic(topic)
+            with contextlib.suppress(KafkaError):
+                admin.delete_group(group)
     return r.done()
 
 

@@ -8,14 +8,17 @@ import random
 import pandas as pd
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener, ConsumerRebalanceListener
 from kafka.partitioner import DefaultPartitioner, Partitioner
 from kafka.partitioner.default import murmur2
 
 from kafkalab import clients
 from kafkalab.exercises import ExerciseFailed
 from kafkalab.exercises.week02 import (
+    check_commit_on_revoke,
     check_dead_letters,
     check_partitioner,
+    check_rebalance_prediction,
     check_safe_producer,
     check_smallest_codec,
     is_poison,
@@ -193,3 +196,78 @@ def test_check_partitioner_on_the_broker():
         check_partitioner(Picks(lambda k, ps: 0 if k == b"CUST-001" else ps[murmur2(k) % 4]))
     with pytest.raises(ExerciseFailed, match="is not a kafka.partitioner.Partitioner"):
         check_partitioner(lambda k, ps: 0)
+
+
+def test_check_rebalance_prediction_runs_both_assignors_on_the_broker():
+    assert check_rebalance_prediction({"range": 4, "cooperative-sticky": 2}).passed
+    with pytest.raises(ExerciseFailed, match="cooperative-sticky you said 4, the broker says 2"):
+        check_rebalance_prediction({"range": 4, "cooperative-sticky": 4})
+    with pytest.raises(ExerciseFailed, match='write predicted = {"range": ..., "cooperative-sticky": ...}'):
+        check_rebalance_prediction({"eager": 4})
+
+
+class CommitProcessed(AsyncConsumerRebalanceListener):
+    """The right answer: commit last processed + 1, awaited on kafka-python's IO loop."""
+
+    def __init__(self, consumer, processed):
+        self.consumer, self.processed = consumer, processed
+
+    def offsets(self, revoked):
+        return {tp: OffsetAndMetadata(self.processed[tp] + 1, None, -1) for tp in revoked if tp in self.processed}
+
+    async def on_partitions_revoked(self, revoked):
+        if self.offsets(revoked):
+            await self.consumer.commit_async(self.offsets(revoked))
+
+    async def on_partitions_assigned(self, assigned):
+        pass
+
+
+class CommitsNothing(CommitProcessed):
+    async def on_partitions_revoked(self, revoked):
+        pass
+
+
+class CommitsPosition(CommitProcessed):
+    """Commits where the consumer has *read* to, not what was processed."""
+
+    def offsets(self, revoked):
+        return {tp: OffsetAndMetadata(self.consumer.position(tp), None, -1) for tp in revoked}
+
+
+class CommitsLastOffset(CommitProcessed):
+    def offsets(self, revoked):
+        return {tp: OffsetAndMetadata(self.processed[tp], None, -1) for tp in revoked if tp in self.processed}
+
+
+class BlockingCommit(ConsumerRebalanceListener):
+    """A sync listener with a blocking commit: kafka-python 3 refuses it on its IO thread."""
+
+    def __init__(self, consumer, processed):
+        self.consumer, self.processed = consumer, processed
+
+    def on_partitions_revoked(self, revoked):
+        self.consumer.commit({tp: OffsetAndMetadata(self.processed[tp] + 1, None, -1)
+                              for tp in revoked if tp in self.processed})
+
+    def on_partitions_assigned(self, assigned):
+        pass
+
+
+@pytest.mark.slow
+def test_check_commit_on_revoke_passes_the_right_listener():
+    assert check_commit_on_revoke(CommitProcessed).passed
+
+
+@pytest.mark.slow
+def test_check_commit_on_revoke_rejects_wrong_listeners():
+    with pytest.raises(ExerciseFailed, match="nothing is committed for the group"):
+        check_commit_on_revoke(CommitsNothing)
+    with pytest.raises(ExerciseFailed, match="committed past what was processed \\(partition 0: 10, partition 1: 10"):
+        check_commit_on_revoke(CommitsPosition)
+    with pytest.raises(ExerciseFailed, match="committed partition 0: 3, partition 1: 6, but the last records"):
+        check_commit_on_revoke(CommitsLastOffset)
+    with pytest.raises(ExerciseFailed, match="your listener raised during a rebalance: RuntimeError: Cannot block"):
+        check_commit_on_revoke(BlockingCommit)
+    with pytest.raises(ExerciseFailed, match="is not a class deriving from kafka's ConsumerRebalanceListener"):
+        check_commit_on_revoke(lambda consumer, processed: None)
