@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -40,9 +41,15 @@ MAX_POLLS = 20
 SOURCE_HEADER = ("source", b"checkout")
 
 
-def _topic_config(admin: Admin, topic: str, name: str) -> dict[str, Any]:
+def _topic_config(admin: Admin, topic: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=[name])
-    return admin.raw.describe_configs([resource], config_filter="all")["topic"][topic][name]
+    deadline = time.monotonic() + timeout
+    while True:
+        # Right after create_topics (without wait_for_metadata) the answer can still be empty.
+        found = admin.raw.describe_configs([resource], config_filter="all").get("topic", {}).get(topic, {})
+        if name in found or time.monotonic() > deadline:
+            return found.get(name, {"value": None, "config_source": "UNKNOWN (the broker did not say)"})
+        time.sleep(0.2)
 
 
 def check_topic(name: str, partitions: int, retention_ms: int) -> Result:
