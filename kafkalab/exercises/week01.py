@@ -227,6 +227,7 @@ def _check_once_through(r: Result, make_consumer: Callable[[str], Any], consume:
     try:
         if not _check_settings(r, consumer, group, topic):
             return False
+        _ready(consumer, topic)
         consume(consumer, lambda rec: handled.append((rec.partition, rec.offset)), MAX_POLLS)
     finally:
         _close(consumer)
@@ -245,6 +246,12 @@ def _check_once_through(r: Result, make_consumer: Callable[[str], Any], consume:
             f"{said}: a committed offset is where the group resumes, so what should it be after the last "
             "record you processed?")
     return r.passed
+
+
+def _ready(consumer: Any, topic: str) -> None:
+    # A metadata lookup, nothing the learner's settings depend on: kafka-python 3.0.12 can
+    # stall a first join that starts without the topic's partitions (kafkalab.clients.consumer).
+    consumer.partitions_for_topic(topic)
 
 
 def _close(consumer: Any) -> None:
@@ -289,6 +296,7 @@ def _check_crash(r: Result, make_consumer: Callable[[str], Any], consume: Callab
 
     crashed = None
     consumer = make_consumer(group)
+    _ready(consumer, topic)
     try:
         consume(consumer, crashing, MAX_POLLS)
     except _Crash as exc:
@@ -299,6 +307,7 @@ def _check_crash(r: Result, make_consumer: Callable[[str], Any], consume: Callab
             "the handler raised on the 5th record and your loop went on: a record whose handling failed "
             "must not be treated as done (let the exception out)")
     restarted = make_consumer(group)
+    _ready(restarted, topic)
     try:
         consume(restarted, lambda rec: done.add((rec.partition, rec.offset)), MAX_POLLS)
     finally:
