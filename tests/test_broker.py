@@ -21,7 +21,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from kafkalab import broker
-from kafkalab.broker import cluster, jars, java, state
+from kafkalab.broker import cluster, jars, java, state, tools
 
 
 def _private(path: Path, monkeypatch) -> None:
@@ -404,3 +404,20 @@ def test_sigterm_is_how_a_node_is_stopped(private, monkeypatch):
     broker.up()
     broker.down()
     assert signal.SIGTERM in sent and signal.SIGKILL not in sent
+
+
+def test_tool_tables_are_read_and_junk_is_refused_in_one_line(monkeypatch):
+    text = ("\nConsumer group 'billing' has no active members.\n\n"
+            "GROUP    TOPIC   PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG  CONSUMER-ID  HOST  CLIENT-ID\n"
+            "billing  orders  0          7               9               2    -            -     -\n"
+            "billing  orders  1          -               4               -    -            -     -\n")
+    rows = tools.parse_table(text)
+    assert [(r["PARTITION"], r["CURRENT-OFFSET"], r["LAG"]) for r in rows] == [(0, 7, 2), (1, None, None)]
+    with pytest.raises(ValueError, match="^no table with a GROUP column in the tool's output: Error: boom$"):
+        tools.parse_table("Error: boom\n")
+
+    def failing(name, *args, **kwargs):
+        return subprocess.CompletedProcess([name, *args], 1, stdout="", stderr="Exception in thread main\n")
+    monkeypatch.setattr(tools, "tool", failing)
+    with pytest.raises(broker.BrokerError, match="^kafka-consumer-groups --describe --group g failed: Exception"):
+        tools.consumer_groups_describe("g", bootstrap="127.0.0.1:1")
