@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from kafkalab import broker
-from kafkalab.broker import cluster, jars, java, state
+from kafkalab.broker import cluster, jars, java, state, tools
 
 
 def _private(path: Path, monkeypatch) -> None:
@@ -343,6 +344,17 @@ def test_kafka_topics_tool_runs_against_the_broker(shared_private):
     assert "from-the-tool" in listed.stdout.split()
 
 
+def test_every_tool_class_is_in_the_locked_jars():
+    # A class that moved between Kafka releases (ConfigCommand left kafka.admin in 4.x)
+    # only fails when someone runs that tool; look each one up in the jars instead.
+    classes = set()
+    for jar in jars.ensure_jars(progress=False).glob("*.jar"):
+        with zipfile.ZipFile(jar) as z:
+            classes.update(z.namelist())
+    missing = [name for name, cls in broker.TOOLS.items() if cls.replace(".", "/") + ".class" not in classes]
+    assert not missing, f"tools whose class is not in Kafka {jars.KAFKA_VERSION}'s jars: {missing}"
+
+
 def test_unknown_tool_is_refused():
     with pytest.raises(broker.BrokerError, match="unknown Kafka tool 'kafka-nope'"):
         broker.tool("kafka-nope")
@@ -394,7 +406,6 @@ def test_sigterm_is_how_a_node_is_stopped(private, monkeypatch):
     assert signal.SIGTERM in sent and signal.SIGKILL not in sent
 
 
-
 def test_records_stamped_long_ago_are_kept(new_topic):
     # The course's seeded data carries fixed past timestamps. With Kafka's default
     # 7-day retention the broker deleted them at its first retention check, which
@@ -421,3 +432,20 @@ def test_records_stamped_long_ago_are_kept(new_topic):
         tp = TopicPartition(topic, 0)
         assert reader.raw.beginning_offsets([tp])[tp] == 0
         assert reader.raw.end_offsets([tp])[tp] == 10
+
+
+def test_tool_tables_are_read_and_junk_is_refused_in_one_line(monkeypatch):
+    text = ("\nConsumer group 'billing' has no active members.\n\n"
+            "GROUP    TOPIC   PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG  CONSUMER-ID  HOST  CLIENT-ID\n"
+            "billing  orders  0          7               9               2    -            -     -\n"
+            "billing  orders  1          -               4               -    -            -     -\n")
+    rows = tools.parse_table(text)
+    assert [(r["PARTITION"], r["CURRENT-OFFSET"], r["LAG"]) for r in rows] == [(0, 7, 2), (1, None, None)]
+    with pytest.raises(ValueError, match="^no table with a GROUP column in the tool's output: Error: boom$"):
+        tools.parse_table("Error: boom\n")
+
+    def failing(name, *args, **kwargs):
+        return subprocess.CompletedProcess([name, *args], 1, stdout="", stderr="Exception in thread main\n")
+    monkeypatch.setattr(tools, "tool", failing)
+    with pytest.raises(broker.BrokerError, match="^kafka-consumer-groups --describe --group g failed: Exception"):
+        tools.consumer_groups_describe("g", bootstrap="127.0.0.1:1")

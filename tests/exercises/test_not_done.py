@@ -35,7 +35,7 @@ def test_not_done_still_fails_a_strict_run(monkeypatch):
     from kafkalab.exercises import week01
 
     with pytest.raises(ExerciseFailed, match="not done yet"):
-        week01.check_counts(None, "orders")
+        week01.check_topic(None, 4, 1000)
 
 
 def test_answered_skips_a_cell_that_uses_an_unwritten_answer(capsys):
