@@ -53,22 +53,14 @@ class PlannedWeek(NamedTuple):
 
 #: The 8-week plan, shown as a table at the top of the generated index.
 PLAN: tuple[PlannedWeek, ...] = (
-    PlannedWeek(1, "beginner", "Producers, consumers and topics"),
-    PlannedWeek(2, "beginner", "Reliability and speed"),
-    PlannedWeek(
-        3,
-        "intermediate",
-        "Events, services, event sourcing and CQRS for order processing",
-    ),
-    PlannedWeek(4, "intermediate", "The saga: compensation, idempotency and faults"),
+    PlannedWeek(1, "beginner", "Producers, consumers, topics and offsets; Kafka's own CLI tools"),
+    PlannedWeek(2, "beginner", "Reliability and speed: acks, idempotence, partitioning, rebalancing"),
+    PlannedWeek(3, "intermediate", "Events, services, event sourcing, CQRS and schemas for order processing"),
+    PlannedWeek(4, "intermediate", "The saga: compensation, idempotency, faults and exactly-once transactions"),
     PlannedWeek(5, "advanced", "Real-time log aggregation"),
     PlannedWeek(6, "advanced", "Stream processing, windows and live dashboards"),
-    PlannedWeek(7, "expert", "Change data capture and IoT pipelines"),
-    PlannedWeek(
-        8,
-        "expert",
-        "Production readiness: monitoring, lag, tuning and failure recovery",
-    ),
+    PlannedWeek(7, "expert", "Change data capture and IoT pipelines; retention and compaction"),
+    PlannedWeek(8, "expert", "Production readiness: monitoring, lag, tuning, failure recovery, security, testing"),
 )
 
 
