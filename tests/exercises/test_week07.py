@@ -89,10 +89,11 @@ def apply_change(table: dict, event: dict, *, dedupe: bool = True) -> None:
 
 
 def make_applier(*, dedupe: bool = True, commit_first: bool = False, dead_letter: bool = True,
-                 swallow_all: bool = False, stop_on_bad: bool = False):
+                 swallow_all: bool = False, stop_on_bad: bool = False, auto_commit: bool = False,
+                 reset: str = "earliest"):
     def run_applier(topic: str, group_id: str, table: dict, dead_letter_topic: str) -> None:
         consumer = KafkaConsumer(topic, bootstrap_servers=clients.bootstrap_servers(), group_id=group_id,
-                                 enable_auto_commit=False, auto_offset_reset="earliest")
+                                 enable_auto_commit=auto_commit, auto_offset_reset=reset)
         dlq = KafkaProducer(bootstrap_servers=clients.bootstrap_servers())
         try:
             start = idle = time.monotonic()
@@ -137,8 +138,11 @@ def test_a_right_applier_passes():
     (make_applier(dead_letter=False), "dead-letter topic lacks"),
     (make_applier(stop_on_bad=True), "raised"),
     (lambda topic, group, table, dlq: None, "table is empty"),
+    # kafka-python's defaults: auto-commit (close() commits what was fetched, applied or not) and "latest".
+    (make_applier(auto_commit=True), "past the record"),
+    (make_applier(reset="latest"), "table is empty"),
 ], ids=["no-dedupe-position", "commits-before-applying", "dead-letters-a-crash", "drops-bad-records",
-        "stops-at-a-bad-record", "does-nothing"])
+        "stops-at-a-bad-record", "does-nothing", "auto-commit-left-on", "auto-offset-reset-latest"])
 def test_a_wrong_applier_fails_and_says_why(wrong, says):
     with pytest.raises(ExerciseFailed) as failed:
         week07.check_cdc_applier(wrong)
