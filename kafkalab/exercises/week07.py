@@ -1,7 +1,10 @@
 """Checkers for week 7, one section per topic.
 
 Change data capture: apply a change to a copy of a table; choose the record
-key; choose the cache keys a change affects.
+key; choose the cache keys a change affects. Retention and compaction (notebook
+04), on the broker: predict what survives compaction; write a CDC applier with
+kafka-python that survives a crash, a restart, re-delivery and bad records.
+IoT: convert units; write a validation rule; choose hysteresis.
 
 >>> def apply_change(state, event):
 ...     key, pos = event["table"] + ":" + str(event["key"]["id"]), event["position"]
@@ -553,88 +556,99 @@ def check_cdc_applier(run_applier: Callable[[str, str, dict, str], Any]) -> Resu
     It inspects the table, the group's committed offsets on the broker and the
     dead-letter topic.
     """
-    from kafka import KafkaProducer, TopicPartition
-
-    from kafkalab.clients import Admin, bootstrap_servers
+    from kafkalab.clients import Admin
 
     r = Result("Exercise 8: a CDC applier on the broker")
+    if not r.check(callable(run_applier), "run_applier is a function",
+                   f"run_applier is {type(run_applier).__name__}: define it with def run_applier(topic, "
+                   "group_id, table, dead_letter_topic):"):
+        return r.done()
     run = _run_id()
     topic, dlq, group = f"week07-db-changes-{run}", f"week07-dlq-{run}", f"week07-applier-{run}"
-    feed, rows = _cdc_feed()
     with Admin() as admin:
-        admin.ensure_topic(topic, partitions=2)
-        admin.ensure_topic(dlq, partitions=1)
-        producer = KafkaProducer(bootstrap_servers=bootstrap_servers())
         try:
-            placed = [producer.send(topic, key=k.encode(), value=v) for k, v in feed]
-            producer.flush(timeout=20)
-            where = [f.get(10) for f in placed]
+            _exercise8(r, run_applier, admin, topic, dlq, group)
         finally:
-            producer.close()
-        # Crash on the first write of a row that first changes half-way through.
-        seen: set[str] = set()
-        crash_at = None
-        for i, (key, _) in enumerate(feed):
-            if i >= len(feed) // 3 and key not in seen and key.startswith("products:") and i < len(feed) // 2:
-                crash_at = i
-                break
-            seen.add(key)
-        assert crash_at is not None
-        crash_key, crash_meta = feed[crash_at][0], where[crash_at]
-        crash_tp = TopicPartition(topic, crash_meta.partition)
-        table = _CrashingTable(crash_key)
-        with forbidden("kafkalab.clients.Consumer", "kafkalab.cdc.ChangeConsumer", "kafkalab.cdc.LakeApplier"):
-            try:
-                run_applier(topic, group, table, dlq)
-                crashed = None
-            except ExerciseFailed:
-                raise
-            except Exception as exc:
-                crashed = exc
-            committed = {tp: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
-            r.check(crashed is not None, "a failure to write the table stops the applier (it raised)",
-                    "writing one row to the table failed, and your applier carried on: only a record "
-                    "that cannot be parsed is dead-lettered; a failure to apply must stop the loop "
-                    "before anything after it is committed")
-            at = committed.get(crash_tp)
-            r.check(at is None or at <= crash_meta.offset,
-                    "nothing at or after the record that failed was committed",
-                    f"the group committed offset {at} on partition {crash_tp.partition}, past the "
-                    f"record at offset {crash_meta.offset} that was never applied: after a restart "
-                    "that change is lost. Where must the commit come, relative to the apply?")
-            restarted = dict(table)          # what the table held when it crashed
-            try:
-                run_applier(topic, group, restarted, dlq)
-            except ExerciseFailed:
-                raise
-            except Exception as exc:
-                r.check(False, "", f"after the restart your applier raised {type(exc).__name__}: {exc}")
-                admin.delete_topic(topic)
-                admin.delete_topic(dlq)
-                return r.done()
-        live = _live(restarted)
-        lost = sorted(k for k in rows if k not in live)
-        stale = sorted(k for k in live if live[k] != rows.get(k))
-        r.check(not lost and not stale,
-                f"after the crash and the restart the table equals the database ({len(rows)} rows)",
-                "the table is empty: apply each change event to the table you are given" if not live else
-                f"{len(stale)} rows hold an older value than the database, or a deleted row (first: "
-                f"{stale[:3]}). A change delivered twice, or an older one delivered late, must change "
-                "nothing: compare the event's position with the one stored for its row" if stale else
-                f"{len(lost)} rows of the database are missing (first: {lost[:3]}): a change was "
-                "skipped, committed before it was applied or skipped by a position that is not its row's")
-        ends = admin.end_offsets(topic)
+            admin.delete_topic(topic)      # also when a refused reference function raised
+            admin.delete_topic(dlq)
+    return r.done()
+
+
+def _exercise8(r: Result, run_applier: Callable[[str, str, dict, str], Any], admin: Any, topic: str,
+               dlq: str, group: str) -> None:
+    from kafka import KafkaProducer, TopicPartition
+
+    from kafkalab.clients import bootstrap_servers
+
+    feed, rows = _cdc_feed()
+    admin.ensure_topic(topic, partitions=2)
+    admin.ensure_topic(dlq, partitions=1)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers())
+    try:
+        placed = [producer.send(topic, key=k.encode(), value=v) for k, v in feed]
+        producer.flush(timeout=20)
+        where = [f.get(10) for f in placed]
+    finally:
+        producer.close()
+    # Crash on the first write of a row whose first change comes a third of the way in.
+    seen: set[str] = set()
+    crash_at = None
+    for i, (key, _) in enumerate(feed):
+        if len(feed) // 3 <= i < len(feed) // 2 and key not in seen and key.startswith("products:"):
+            crash_at = i
+            break
+        seen.add(key)
+    assert crash_at is not None, "the seeded feed has a new product between a third and half-way"
+    crash_key, crash_meta = feed[crash_at][0], where[crash_at]
+    crash_tp = TopicPartition(topic, crash_meta.partition)
+    table = _CrashingTable(crash_key)
+    with forbidden("kafkalab.clients.Consumer", "kafkalab.cdc.ChangeConsumer", "kafkalab.cdc.LakeApplier"):
+        try:
+            run_applier(topic, group, table, dlq)
+            crashed = None
+        except ExerciseFailed:
+            raise
+        except Exception as exc:
+            crashed = exc
         committed = {tp: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
-        behind = {tp.partition: (committed.get(tp), end) for tp, end in ends.items() if committed.get(tp) != end}
-        r.check(not behind, "the group committed every record on both partitions",
-                "committed offsets are not at the end: " + ", ".join(
-                    f"partition {p} at {c} of {e}" for p, (c, e) in sorted(behind.items()))
-                + ". Commit each partition's offset after applying its records; the committed "
-                  "offset is the next one to read")
-        dead = _read_all(dlq)
-        admin.delete_topic(topic)
-        admin.delete_topic(dlq)
-    got = {value: reason for value, reason in dead}
+        r.check(crashed is not None, "a failure to write the table stops the applier (it raised)",
+                "writing one row to the table failed, and your applier carried on: only a record "
+                "that cannot be parsed is dead-lettered; a failure to apply must stop the loop "
+                "before anything after it is committed")
+        at = committed.get(crash_tp)
+        r.check(at is None or at <= crash_meta.offset,
+                "nothing at or after the record that failed was committed",
+                f"the group committed offset {at} on partition {crash_tp.partition}, past the "
+                f"record at offset {crash_meta.offset} that was never applied: after a restart "
+                "that change is lost. Where must the commit come, relative to the apply?")
+        restarted = dict(table)          # what the table held when it crashed
+        try:
+            run_applier(topic, group, restarted, dlq)
+        except ExerciseFailed:
+            raise
+        except Exception as exc:
+            r.check(False, "", f"after the restart your applier raised {type(exc).__name__}: {exc}")
+            return
+    live = _live(restarted)
+    lost = sorted(k for k in rows if k not in live)
+    stale = sorted(k for k in live if live[k] != rows.get(k))
+    r.check(not lost and not stale,
+            f"after the crash and the restart the table equals the database ({len(rows)} rows)",
+            "the table is empty: apply each change event to the table you are given" if not live else
+            f"{len(stale)} rows hold an older value than the database, or a deleted row (first: "
+            f"{stale[:3]}). A change delivered twice, or an older one delivered late, must change "
+            "nothing: compare the event's position with the one stored for its row" if stale else
+            f"{len(lost)} rows of the database are missing (first: {lost[:3]}): a change was "
+            "skipped, committed before it was applied or skipped by a position that is not its row's")
+    ends = admin.end_offsets(topic)
+    committed = {tp: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
+    behind = {tp.partition: (committed.get(tp), end) for tp, end in ends.items() if committed.get(tp) != end}
+    r.check(not behind, "the group committed every record on both partitions",
+            "committed offsets are not at the end: " + ", ".join(
+                f"partition {p} at {c} of {e}" for p, (c, e) in sorted(behind.items()))
+            + ". Commit each partition's offset after applying its records; the committed "
+              "offset is the next one to read")
+    got = dict(_read_all(dlq))
     missing = [why for raw, why in MALFORMED if raw not in got]
     r.check(not missing, "both malformed records are on the dead-letter topic, unchanged",
             f"the dead-letter topic lacks the record with {' and the one with '.join(missing)}: send "
@@ -643,7 +657,6 @@ def check_cdc_applier(run_applier: Callable[[str, str, dict, str], Any]) -> Resu
         silent = [why for raw, why in MALFORMED if raw in got and not got[raw]]
         r.check(not silent, "each dead letter carries a reason (an 'error' header)",
                 "a dead letter needs the reason it was rejected: put it in a header named 'error'")
-    return r.done()
 
 
 def _read_all(topic: str, timeout_s: float = 10) -> list[tuple[bytes, str]]:

@@ -159,3 +159,22 @@ def test_the_feed_breaks_an_applier_without_positions():
         except ValueError:
             continue
     assert week07._live(naive) != rows
+
+
+def test_an_applier_built_on_kafkalabs_consumer_is_refused():
+    def on_kafkalab(topic: str, group_id: str, table: dict, dead_letter_topic: str) -> None:
+        with clients.Consumer(topic, group_id=group_id) as consumer:
+            list(consumer.messages(max_messages=1, timeout=5))
+
+    with pytest.raises(ExerciseFailed) as failed:
+        week07.check_cdc_applier(on_kafkalab)
+    assert "kafkalab.clients.Consumer" in str(failed.value)
+    with clients.Admin() as admin:      # the checker's topics went, even though it stopped half-way
+        assert not [t for t in admin.topics() if t.startswith(("week07-db-changes-", "week07-dlq-"))]
+
+
+@pytest.mark.parametrize("not_a_function", [42, "run_applier", {"topic": "x"}])
+def test_something_that_is_not_a_function_fails_in_one_line(not_a_function):
+    with pytest.raises(ExerciseFailed) as failed:
+        week07.check_cdc_applier(not_a_function)
+    assert "define it with def run_applier" in str(failed.value)
