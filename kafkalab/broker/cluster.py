@@ -94,6 +94,11 @@ class ClusterInfo:
     def log(self, node_id: int = 1) -> Path:
         return Path(self.folder) / f"node-{node_id}" / "server.log"
 
+    def data_dir(self, node_id: int = 1) -> Path:
+        """The node's ``log.dirs``: one folder per partition (``<topic>-<partition>``)
+        holding its segment files (week 7's retention lesson lists them)."""
+        return Path(self.folder) / f"node-{node_id}" / "data"
+
 
 # -- state file ------------------------------------------------------------------
 
@@ -221,10 +226,10 @@ def _node_dir(info: ClusterInfo, node_id: int) -> Path:
 
 def _write_node_files(info: ClusterInfo, node: NodeInfo) -> Path:
     d = _node_dir(info, node.id)
-    (d / "data").mkdir(parents=True, exist_ok=True)
+    info.data_dir(node.id).mkdir(parents=True, exist_ok=True)
     (d / "tmp").mkdir(exist_ok=True)
     ports = [(n.port, n.controller_port) for n in info.nodes]
-    props = config.node_properties(node.id, ports, str(d / "data"))
+    props = config.node_properties(node.id, ports, str(info.data_dir(node.id)))
     (d / "server.properties").write_text(config.render(props))
     (d / "log4j2.xml").write_text(config.log4j2_xml(str(d / "server.log")))
     return d

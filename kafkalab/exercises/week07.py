@@ -1,7 +1,10 @@
 """Checkers for week 7, one section per topic.
 
 Change data capture: apply a change to a copy of a table; choose the record
-key; choose the cache keys a change affects.
+key; choose the cache keys a change affects. Retention and compaction (notebook
+04), on the broker: predict what survives compaction; write a CDC applier with
+kafka-python that survives a crash, a restart, re-delivery and bad records.
+IoT: convert units; write a validation rule; choose hysteresis.
 
 >>> def apply_change(state, event):
 ...     key, pos = event["table"] + ":" + str(event["key"]["id"]), event["position"]
@@ -23,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kafkalab.exercises import Result, guard_checkers
+from kafkalab.exercises import ExerciseFailed, Result, check_prediction, forbidden, guard_checkers
 
 __all__ = ["check_apply_change", "check_invalidation_keys", "check_record_key"]
 
@@ -373,6 +376,316 @@ def check_hysteresis(threshold: Any, cooldown_s: float) -> Result:
 
 
 __all__ += ["check_battery_rule", "check_hysteresis", "check_unit_converter"]
+
+
+# --- retention and compaction (notebook 04), and a CDC applier on the broker
+#
+# Both run on the broker: a fresh topic per check, deleted afterwards.
+
+#: Exercise 7's changes (key, price; None is a tombstone). The first seven fill one
+#: segment; then the segment rolls and the last two land in the new, active one.
+COMPACTION_BEFORE_ROLL: list[tuple[str, int | None]] = [
+    ("products:1", 10), ("products:2", 20), ("products:1", 11), ("products:3", 30),
+    ("products:2", None), ("products:3", 31), ("products:4", 40)]
+COMPACTION_AFTER_ROLL: list[tuple[str, int | None]] = [("products:1", 12), ("products:4", None)]
+#: Topic configs of Exercise 7's topic: roll after 1 s, clean as soon as 1 % is dirty.
+COMPACTION_CONFIGS = {"cleanup.policy": "compact", "segment.ms": "1000", "min.cleanable.dirty.ratio": "0.01"}
+
+
+def _run_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+def _read_partition(tp: Any, timeout_s: float = 10) -> list[tuple[int, str, Any]]:
+    """(offset, key, value) of every record still in one partition (value None: a tombstone)."""
+    import time
+
+    from kafka import KafkaConsumer
+
+    from kafkalab.clients import bootstrap_servers
+
+    found: list[tuple[int, str, Any]] = []
+    with KafkaConsumer(bootstrap_servers=bootstrap_servers(), enable_auto_commit=False) as consumer:
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        deadline = time.monotonic() + timeout_s
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=300).values():
+                found += [(m.offset, m.key.decode(), None if m.value is None else int(m.value)) for m in records]
+    return found
+
+
+def compact_on_broker(before_roll: list[tuple[str, int | None]], after_roll: list[tuple[str, int | None]],
+                      timeout_s: float = 30) -> dict[int, tuple[str, int | None]]:
+    """Write ``before_roll``, let the segment age past ``segment.ms``, write ``after_roll``
+    (its first record rolls the segment), wait for the cleaner, and return what is left:
+    ``{offset: (key, value)}``. The topic is deleted afterwards."""
+    import time
+
+    from kafka import KafkaProducer, TopicPartition
+
+    from kafkalab.clients import Admin, bootstrap_servers
+
+    tp = TopicPartition(f"week07-compaction-{_run_id()}", 0)
+    with Admin() as admin:
+        admin.ensure_topic(tp.topic, partitions=1, config=COMPACTION_CONFIGS)
+        producer = KafkaProducer(bootstrap_servers=bootstrap_servers(), linger_ms=5)
+        try:
+            def send(changes: list[tuple[str, int | None]]) -> None:
+                for key, value in changes:
+                    producer.send(tp.topic, key=key.encode(), partition=0,
+                                  value=None if value is None else str(value).encode())
+                producer.flush(timeout=10)
+
+            send(before_roll)
+            time.sleep(float(COMPACTION_CONFIGS["segment.ms"]) / 1000 + 0.3)
+            send(after_roll)
+        finally:
+            producer.close()
+        total = len(before_roll) + len(after_roll)
+        deadline = time.monotonic() + timeout_s
+        left = _read_partition(tp)
+        while len(left) >= total and time.monotonic() < deadline:
+            time.sleep(0.5)
+            left = _read_partition(tp)
+        time.sleep(0.5)                       # one cleaning pass does it all; read it once more
+        left = _read_partition(tp)
+        admin.delete_topic(tp.topic)
+    return {offset: (key, value) for offset, key, value in left}
+
+
+def check_compaction_prediction(predicted: Mapping[int, Any]) -> Result:
+    """Exercise 7: predict which records survive one compaction of Exercise 7's changes.
+
+    ``predicted`` maps each surviving record's offset to ``(key, value)`` (value
+    ``None`` for a tombstone). The checker then writes the changes to a fresh
+    compacted topic, rolls the segment, waits for the cleaner and compares.
+    """
+    r = Result("Exercise 7: what survives compaction")
+    if not isinstance(predicted, Mapping) or not predicted:
+        r.check(False, "", "write your prediction as a dict {offset: (key, value)} of the records "
+                           "you expect to survive, before running the check")
+        return r.done()
+    try:
+        mine = {int(k): (str(v[0]), None if v[1] is None else int(v[1])) for k, v in predicted.items()}
+    except (TypeError, ValueError, IndexError):
+        r.check(False, "", "each entry should be offset: (key, value), e.g. 0: ('products:1', 10)")
+        return r.done()
+    observed = compact_on_broker(COMPACTION_BEFORE_ROLL, COMPACTION_AFTER_ROLL)
+    if not r.check(len(observed) < len(COMPACTION_BEFORE_ROLL) + len(COMPACTION_AFTER_ROLL),
+                   "the broker compacted the topic",
+                   "the broker did not compact the topic within 30 s (is its cleaner disabled, "
+                   "or log.cleaner.backoff.ms long?): nothing to compare yet"):
+        return r.done()
+    if check_prediction(r, mine, observed, "surviving records"):
+        return r.done()
+    # Point at the idea behind each miss, not at the answer.
+    first_active = len(COMPACTION_BEFORE_ROLL)
+    if any(o >= first_active and o not in mine for o in observed):
+        r.check(False, "", "some records you dropped were written after the roll: they sit in the "
+                           "active segment, and the cleaner never touches the active segment")
+    if any(v[1] is None and o < first_active and o not in mine for o, v in observed.items()):
+        r.check(False, "", "a tombstone is itself kept by the cleaning (for delete.retention.ms), "
+                           "so that consumers replaying the topic see the delete")
+    if any(o < first_active and o not in mine and v[1] is not None for o, v in observed.items()):
+        r.check(False, "", "the cleaner keeps, per key, the last record of the segments it cleans; "
+                           "it knows nothing of a newer value in the active segment")
+    if any(o < first_active and o not in observed for o in mine):
+        r.check(False, "", "in the cleaned segments an older record of a key is removed when the "
+                           "same segments hold a later record of that key")
+    return r.done()
+
+
+class _CrashingTable(dict):
+    """A table whose first write of one key fails, as a crash in the middle of a batch."""
+
+    def __init__(self, crash_key: str) -> None:
+        super().__init__()
+        self.crash_key = crash_key
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key == self.crash_key:
+            raise RuntimeError(f"simulated crash while writing {key!r} to the table")
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+#: Exercise 8's malformed envelopes: (value bytes, why it is malformed).
+MALFORMED = [(b"INSERT products 7", "not JSON"),
+             (b'{"operation": "UPDATE", "table": "products", "key": {"id": 3}, "after": {"id": 3}}',
+              "no position")]
+
+
+def _cdc_feed(seed: int = 3) -> tuple[list[tuple[str, bytes]], dict[str, dict]]:
+    """The records Exercise 8's topic gets, in order, and the rows the table must end with.
+
+    Seeded random changes from a SQLite shop; two malformed envelopes in the
+    middle; and a batch of 30 older changes delivered again at the end, as a
+    capture that crashed before recording how far it got would publish them.
+    """
+    import json
+
+    from kafkalab.cdc import record_key
+
+    events, rows = _random_events(seed)
+    feed = [(record_key(e["table"], e["key"]), json.dumps(e).encode()) for e in events]
+    middle = len(feed) // 2
+    feed[middle:middle] = [(f"products:{7 + i}", raw) for i, (raw, _) in enumerate(MALFORMED)]
+    feed += feed[middle // 2: middle // 2 + 30]
+    return feed, rows
+
+
+def check_cdc_applier(run_applier: Callable[[str, str, dict, str], Any]) -> Result:
+    """Exercise 8: ``run_applier(topic, group_id, table, dead_letter_topic)`` applies
+    ``db-changes`` records to ``table`` with kafka-python, idempotently, and commits.
+
+    On a fresh two-partition topic with 200-odd changes, two malformed envelopes and
+    a re-delivered batch, the checker runs it twice: first with a table whose write
+    of one row fails (a crash), then again, like a restart, on what the table held.
+    It inspects the table, the group's committed offsets on the broker and the
+    dead-letter topic.
+    """
+    from kafkalab.clients import Admin
+
+    r = Result("Exercise 8: a CDC applier on the broker")
+    if not r.check(callable(run_applier), "run_applier is a function",
+                   f"run_applier is {type(run_applier).__name__}: define it with def run_applier(topic, "
+                   "group_id, table, dead_letter_topic):"):
+        return r.done()
+    run = _run_id()
+    topic, dlq, group = f"week07-db-changes-{run}", f"week07-dlq-{run}", f"week07-applier-{run}"
+    with Admin() as admin:
+        try:
+            _exercise8(r, run_applier, admin, topic, dlq, group)
+        finally:
+            admin.delete_topic(topic)      # also when a refused reference function raised
+            admin.delete_topic(dlq)
+    return r.done()
+
+
+def _exercise8(r: Result, run_applier: Callable[[str, str, dict, str], Any], admin: Any, topic: str,
+               dlq: str, group: str) -> None:
+    from kafka import KafkaProducer, TopicPartition
+
+    from kafkalab.clients import bootstrap_servers
+
+    feed, rows = _cdc_feed()
+    admin.ensure_topic(topic, partitions=2)
+    admin.ensure_topic(dlq, partitions=1)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers())
+    try:
+        placed = [producer.send(topic, key=k.encode(), value=v) for k, v in feed]
+        producer.flush(timeout=20)
+        where = [f.get(10) for f in placed]
+    finally:
+        producer.close()
+    # Crash on the first write of a row whose first change comes a third of the way in.
+    seen: set[str] = set()
+    crash_at = None
+    for i, (key, _) in enumerate(feed):
+        if len(feed) // 3 <= i < len(feed) // 2 and key not in seen and key.startswith("products:"):
+            crash_at = i
+            break
+        seen.add(key)
+    assert crash_at is not None, "the seeded feed has a new product between a third and half-way"
+    crash_key, crash_meta = feed[crash_at][0], where[crash_at]
+    crash_tp = TopicPartition(topic, crash_meta.partition)
+    table = _CrashingTable(crash_key)
+    with forbidden("kafkalab.clients.Consumer", "kafkalab.cdc.ChangeConsumer", "kafkalab.cdc.LakeApplier"):
+        try:
+            run_applier(topic, group, table, dlq)
+            crashed = None
+        except ExerciseFailed:
+            raise
+        except Exception as exc:
+            crashed = exc
+        committed = {tp: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
+        r.check(crashed is not None, "a failure to write the table stops the applier (it raised)",
+                "writing one row to the table failed, and your applier carried on: only a record "
+                "that cannot be parsed is dead-lettered; a failure to apply must stop the loop "
+                "before anything after it is committed")
+        at = committed.get(crash_tp)
+        r.check(at is None or at <= crash_meta.offset,
+                "nothing at or after the record that failed was committed",
+                f"the group committed offset {at} on partition {crash_tp.partition}, past the "
+                f"record at offset {crash_meta.offset} that was never applied: after a restart "
+                "that change is lost. Where must the commit come, relative to the apply?")
+        restarted = dict(table)          # what the table held when it crashed
+        try:
+            run_applier(topic, group, restarted, dlq)
+        except ExerciseFailed:
+            raise
+        except Exception as exc:
+            r.check(False, "", f"after the restart your applier raised {type(exc).__name__}: {exc}")
+            return
+    live = _live(restarted)
+    lost = sorted(k for k in rows if k not in live)
+    stale = sorted(k for k in live if live[k] != rows.get(k))
+    r.check(not lost and not stale,
+            f"after the crash and the restart the table equals the database ({len(rows)} rows)",
+            "the table is empty: apply each change event to the table you are given" if not live else
+            f"{len(stale)} rows hold an older value than the database, or a deleted row (first: "
+            f"{stale[:3]}). A change delivered twice, or an older one delivered late, must change "
+            "nothing: compare the event's position with the one stored for its row" if stale else
+            f"{len(lost)} rows of the database are missing (first: {lost[:3]}): a change was "
+            "skipped, committed before it was applied or skipped by a position that is not its row's")
+    ends = admin.end_offsets(topic)
+    committed = {tp: off for tp, off in admin.group_offsets(group).items() if tp.topic == topic}
+    behind = {tp.partition: (committed.get(tp), end) for tp, end in ends.items() if committed.get(tp) != end}
+    r.check(not behind, "the group committed every record on both partitions",
+            "committed offsets are not at the end: " + ", ".join(
+                f"partition {p} at {c} of {e}" for p, (c, e) in sorted(behind.items()))
+            + ". Commit each partition's offset after applying its records; the committed "
+              "offset is the next one to read")
+    got = dict(_read_all(dlq))
+    missing = [why for raw, why in MALFORMED if raw not in got]
+    r.check(not missing, "both malformed records are on the dead-letter topic, unchanged",
+            f"the dead-letter topic lacks the record with {' and the one with '.join(missing)}: send "
+            "the original value there, then go on with the next record")
+    if len(missing) < len(MALFORMED):
+        silent = [why for raw, why in MALFORMED if raw in got and not got[raw]]
+        r.check(not silent, "each dead letter carries a reason (an 'error' header)",
+                "a dead letter needs the reason it was rejected: put it in a header named 'error'")
+
+
+def _read_all(topic: str, timeout_s: float = 10) -> list[tuple[bytes, str]]:
+    """(value, 'error' header) of every record of a topic."""
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from kafkalab.clients import bootstrap_servers
+
+    out: list[tuple[bytes, str]] = []
+    with KafkaConsumer(bootstrap_servers=bootstrap_servers(), enable_auto_commit=False) as consumer:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not parts:
+            return out
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in parts) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=300).values():
+                for m in records:
+                    headers = {k: v for k, v in (m.headers or [])}
+                    reason = headers.get("error") or b""
+                    out.append((m.value, reason.decode(errors="replace")))
+    return out
+
+
+__all__ += ["check_cdc_applier", "check_compaction_prediction"]
 
 
 # An exercise cell not written yet leaves its answer None: say "not done yet" in one line.
