@@ -1,15 +1,27 @@
-"""Checkers for week 8: a lag alert rule, timing a handler, sizing a consumer group, and
-reading leaders and in-sync replicas on the three-node cluster.
+"""Checkers for week 8: a lag alert rule, timing a handler, sizing a consumer group,
+reading leaders and in-sync replicas on the three-node cluster, and a lag probe written
+with plain kafka-python.
+
+The course's own rule is not an answer: it refuses to run during the check.
 
 >>> from kafkalab import ops
->>> print(check_lag_rule(lambda threshold, for_s, group: ops.LagAbove(
-...     threshold, for_s=for_s, group=group, clear_below=threshold)))
-Exercise 1: a lag alert rule: 5 of 5 checks passed
-  ✔ it is an ops.Rule with a check(registry, now, active) method
-  ✔ a one-second spike does not fire it
-  ✔ lag above the threshold for the hold time fires it once, at t=13 s
-  ✔ it clears once lag falls below the threshold, at t=17 s
-  ✔ another group's lag does not fire it
+>>> from kafkalab.exercises import ExerciseFailed
+>>> try:
+...     print(check_lag_rule(lambda threshold, for_s, group: ops.LagAbove(
+...         threshold, for_s=for_s, group=group, clear_below=threshold)))
+... except ExerciseFailed as exc:  # strict mode (the test suite) raises instead of printing
+...     print(exc)
+Exercise 1: a lag alert rule: 0 of 1 checks passed
+  ✘ make_rule(100, 3, 'billing') raised ExerciseFailed: this exercise asks you to write it yourself: \
+don't call kafkalab.ops.LagAbove
+
+A right answer prints one line per check::
+
+    Exercise 1: a lag alert rule: 6 of 6 checks passed
+      ✔ it is an ops.Rule with a check(registry, now, active) method
+      ✔ the rule is your own class
+      ✔ a one-second spike does not fire it
+      ...
 
 A wrong answer says what is wrong (and, under the test suite, raises)::
 
@@ -19,15 +31,22 @@ A wrong answer says what is wrong (and, under the test suite, raises)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from kafkalab.exercises import Result, guard_checkers
+from kafkalab.exercises import Result, forbidden, guard_checkers
+from kafkalab.exercises import check_prediction as _matches_prediction
 
-__all__ = ["LAG_SERIES", "check_capacity_plan", "check_lag_rule", "check_leaders_and_isr",
-           "check_prediction", "check_timed"]
+#: The course's own alert rules: an answer that returns one of them is not the learner's.
+_COURSE_RULES = ("LagAbove", "LagGrowing", "ErrorRate", "DeadLetterRate", "P99Above",
+                 "BrokerUnreachable")
+
+__all__ = ["LAG_SCENARIO", "LAG_SERIES", "check_capacity_plan", "check_lag_probe", "check_lag_rule",
+           "check_leaders_and_isr", "check_prediction", "check_timed", "make_lagging_group"]
 
 #: Total lag of group "billing", one sample per second from t=0: a spike at
 #: t=2, then a real incident from t=10 to t=16.
@@ -61,7 +80,9 @@ def check_lag_rule(make_rule: Callable[[float, float, str], Any]) -> Result:
 
     r = Result("Exercise 1: a lag alert rule")
     try:
-        rule = make_rule(100, 3, "billing")
+        # The course's own rules (ops.LagAbove, ops.LagGrowing, ...) refuse to run here.
+        with forbidden(*(f"kafkalab.ops.{name}" for name in _COURSE_RULES)):
+            rule = make_rule(100, 3, "billing")
     except Exception as exc:
         r.check(False, "", f"make_rule(100, 3, 'billing') raised {type(exc).__name__}: {exc}")
         return r.done()
@@ -69,6 +90,15 @@ def check_lag_rule(make_rule: Callable[[float, float, str], Any]) -> Result:
                    "it is an ops.Rule with a check(registry, now, active) method",
                    f"make_rule returned {rule!r}: return an instance of a subclass of ops.Rule "
                    "that implements check(self, registry, now, active)"):
+        return r.done()
+    # A rule made before the check (or a subclass that inherits the course's check) is the
+    # course's answer, not the learner's: compare classes, not calls.
+    borrowed = [c.__qualname__ for c in type(rule).__mro__
+                if c.__module__.startswith("kafkalab.") and c is not ops.Rule
+                and issubclass(c, ops.Rule)]
+    if not r.check(not borrowed, "the rule is your own class",
+                   f"your rule is (or inherits from) the course's {borrowed[:1]}: this exercise "
+                   "asks you to write check() yourself, subclassing ops.Rule only"):
         return r.done()
     try:
         events = _run_rule(rule, LAG_SERIES)
@@ -305,6 +335,199 @@ def check_prediction(prediction: Any, observed: int, replication_factor: int = 3
                            f"stopped, {replication_factor - 1} in-sync copies remain, as many as "
                            "min.insync.replicas asks for, so writes go on")
     return r.done()
+
+
+# -- Exercise 5: a lag probe ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LagScenario:
+    """A group with known lag: ``records[p]`` records written to partition ``p``; the group
+    committed ``committed[p]`` on some partitions (none on the others); the records of
+    partition ``p`` before offset ``deleted[p]`` were deleted (its log start offset moved)."""
+
+    records: tuple[int, ...]
+    committed: dict[int, int]
+    deleted: dict[int, int]
+
+    def lags(self) -> dict[int, int]:
+        """What a probe must answer: ``end - committed``; with no commit, what a group
+        starting from the earliest offset still has to read, ``end - log start``."""
+        return {p: n - self.committed.get(p, self.deleted.get(p, 0))
+                for p, n in enumerate(self.records)}
+
+
+#: The lesson's scenario (the prediction is about this one).
+LAG_SCENARIO = LagScenario(records=(5, 7, 4), committed={0: 2, 1: 7}, deleted={2: 1})
+#: The checker's own: more partitions, different numbers (an answer that hard-codes the
+#: lesson's lags fails here).
+_CHECK_SCENARIO = LagScenario(records=(6, 3, 8, 2), committed={0: 6, 2: 3}, deleted={1: 2})
+
+
+def make_lagging_group(bootstrap: str, topic: str, group: str,
+                       scenario: LagScenario = LAG_SCENARIO) -> None:
+    """Create ``topic`` (one partition per entry of ``scenario.records``) and ``group``
+    with exactly the lag ``scenario`` describes, using plain kafka-python.
+
+    ``topic`` must not exist yet (use a name of its own per run).
+    """
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+    from kafka.structs import OffsetAndMetadata
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="week08-lag-scenario")
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=len(scenario.records),
+                                      replication_factor=1)])
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        try:
+            for partition, count in enumerate(scenario.records):
+                for i in range(count):
+                    # partition= pins each record: the lags are then known exactly
+                    producer.send(topic, f"record {i}".encode(), partition=partition)
+            producer.flush(timeout=30)
+        finally:
+            producer.close(timeout=5)
+        # A group's committed offsets can be written without it ever consuming: commit
+        # from a consumer that names the group but never joins it (assign, not subscribe).
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                 enable_auto_commit=False)
+        try:
+            consumer.commit({TopicPartition(topic, p): OffsetAndMetadata(offset, None, -1)
+                             for p, offset in scenario.committed.items()})
+        finally:
+            consumer.close(autocommit=False)
+        if scenario.deleted:
+            # The records before these offsets go: the log start offset moves up.
+            admin.delete_records({TopicPartition(topic, p): before
+                                  for p, before in scenario.deleted.items()})
+    finally:
+        admin.close()
+
+
+def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="week08-lag-check")
+    try:
+        offsets = admin.list_group_offsets({group: None}).get(group, {})
+    finally:
+        admin.close()
+    return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}
+
+
+def _lag_answer(raw: Any) -> dict[int, Any]:
+    """``{partition: lag}`` from the learner's answer, or raise ValueError saying why not."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"lag_probe returned {type(raw).__name__} {raw!r:.80}: return a dict "
+                         "{partition: lag}")
+    out: dict[int, Any] = {}
+    for key, value in raw.items():
+        partition = getattr(key, "partition", key)  # a TopicPartition key is fine too
+        if isinstance(partition, bool) or not isinstance(partition, int):
+            raise ValueError(f"key {key!r}: key the dict by partition number (or TopicPartition)")
+        out[partition] = value
+    return out
+
+
+def _lag_mistake(partition: int, said: Any, scenario: LagScenario, truth: int) -> str:
+    """Why a partition's lag is wrong, pointing at the concept, not the number."""
+    end = scenario.records[partition]
+    start = scenario.deleted.get(partition, 0)
+    where = f"partition {partition}: you say {said!r}, the broker says {truth}"
+    if partition in scenario.committed:
+        return f"{where}: lag is the end offset minus the group's committed offset"
+    if said == end + 1:
+        return (f"{where}: the group never committed on this partition; list_group_offsets "
+                "reports offset -1 there, which is 'no commit', not an offset")
+    if said == end and start:
+        return (f"{where}: the group never committed here, so it would start from the earliest "
+                "offset it can still read; records before the log start offset are gone "
+                "(beginning_offsets)")
+    if said is None:
+        return f"{where}: a partition with no commit still has lag: the records the group would read"
+    return f"{where}: compare end_offsets with the committed offsets, partition by partition"
+
+
+def check_lag_probe(lag_probe: Callable[[str, str, str], Any], prediction: Any,
+                    bootstrap: str) -> Result:
+    """Exercise 5: ``lag_probe(bootstrap, group, topic)`` returns ``{partition: lag}``.
+
+    Written with plain kafka-python (``KafkaAdminClient.list_group_offsets`` for the
+    group's committed offsets, a consumer's ``end_offsets`` / ``beginning_offsets``).
+    ``prediction`` is the learner's ``{partition: lag}`` for :data:`LAG_SCENARIO`, written
+    before running. The checker builds groups with known lag on the broker at ``bootstrap``
+    (:func:`make_lagging_group`, on topics of its own), runs the probe on each and compares;
+    the course's lag helpers refuse to run meanwhile, and the probe must leave the group's
+    committed offsets as they were.
+    """
+    import uuid
+
+    from kafkalab.clients.admin import Admin
+
+    r = Result("Exercise 5: a lag probe")
+    if not r.check(isinstance(prediction, dict) and prediction
+                   and all(isinstance(v, int) and not isinstance(v, bool)
+                           for v in prediction.values()),
+                   "the prediction is a dict {partition: lag}",
+                   f"prediction = {prediction!r:.80}: write down {{partition: lag}} (whole numbers) "
+                   "for every partition of the lesson's topic, before running the probe"):
+        return r.done()
+    _matches_prediction(r, prediction, LAG_SCENARIO.lags(), "predicted lags")
+    refuse_admin_lag = Admin.lag
+    for name, scenario in (("the lesson's", LAG_SCENARIO), ("another", _CHECK_SCENARIO)):
+        run = uuid.uuid4().hex[:8]
+        topic, group = f"week08-check-lag-{run}", f"week08-check-lag-{run}"
+        make_lagging_group(bootstrap, topic, group, scenario)
+        before = _committed(bootstrap, group, topic)
+        truth = scenario.lags()
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            from kafkalab.exercises import ExerciseFailed
+            raise ExerciseFailed("this exercise asks you to write it yourself: don't call "
+                                 "kafkalab's Admin.lag")
+
+        try:
+            Admin.lag = refused  # type: ignore[method-assign]
+            with forbidden("kafkalab.ops.LagMonitor", "kafkalab.ops.lag.LagMonitor"):
+                raw = lag_probe(bootstrap, group, topic)
+            answer = _lag_answer(raw)
+        except Exception as exc:
+            r.check(False, "", f"lag_probe(bootstrap, {group!r}, {topic!r}) raised "
+                               f"{type(exc).__name__}: {exc}")
+            return r.done()
+        finally:
+            Admin.lag = refuse_admin_lag  # type: ignore[method-assign]
+            after = _committed(bootstrap, group, topic)
+            _drop(bootstrap, topic, group)
+        where = f"on {name} group ({len(truth)} partitions)"
+        if not r.check(set(answer) == set(truth), f"one entry per partition {where}",
+                       f"{where} you returned partitions {sorted(answer)}; the topic has "
+                       f"{sorted(truth)}: every partition counts, including those the group "
+                       "never committed on"):
+            return r.done()
+        wrong = [_lag_mistake(p, answer[p], scenario, truth[p])
+                 for p in sorted(truth) if answer[p] != truth[p]]
+        r.check(not wrong, f"every partition's lag matches the broker {where}: {truth}",
+                "; ".join(wrong[:2]))
+        r.check(after == before, f"the probe left the group's committed offsets alone {where}",
+                f"{where} the group's committed offsets went from {before} to {after}: a probe "
+                "only reads; a consumer that joins the group (and commits) moves what it measures")
+    return r.done()
+
+
+def _drop(bootstrap: str, topic: str, group: str) -> None:
+    """Delete a check's topic and group (best effort: a leftover costs little)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="week08-lag-check")
+    try:
+        with contextlib.suppress(KafkaError):
+            admin.delete_groups([group])
+        with contextlib.suppress(KafkaError):
+            admin.delete_topics([topic])
+    finally:
+        admin.close()
 
 
 # An exercise cell not written yet leaves its answer None: say "not done yet" in one line.
