@@ -45,7 +45,8 @@ from kafkalab.exercises import check_prediction as _matches_prediction
 _COURSE_RULES = ("LagAbove", "LagGrowing", "ErrorRate", "DeadLetterRate", "P99Above",
                  "BrokerUnreachable")
 
-__all__ = ["LAG_SCENARIO", "LAG_SERIES", "check_capacity_plan", "check_lag_probe", "check_lag_rule",
+__all__ = ["LAG_SCENARIO", "LAG_SERIES", "MUTANTS", "check_capacity_plan", "check_consumer_acls", "check_lag_probe",
+           "check_kafka_tests", "check_lag_rule",
            "check_leaders_and_isr", "check_prediction", "check_timed", "make_lagging_group"]
 
 #: Total lag of group "billing", one sample per second from t=0: a spike at
@@ -528,6 +529,263 @@ def _drop(bootstrap: str, topic: str, group: str) -> None:
             admin.delete_topics([topic])
     finally:
         admin.close()
+
+
+# -- Exercise 6: exactly the ACLs a consumer group needs ------------------------------
+
+def _consume_as(login: dict[str, Any], topic: str, group: str, polls: int = 16) -> str:
+    """Join ``group`` as the user of ``login`` and read ``topic``: ``"read"`` once a record
+    comes, else the name of the error (or ``"nothing"``). Bounded: ``polls`` half-second polls."""
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    consumer = KafkaConsumer(topic, **login, group_id=group, auto_offset_reset="earliest",
+                             enable_auto_commit=False, client_id="week08-acl-check")
+    try:
+        for _ in range(polls):
+            if any(consumer.poll(timeout_ms=500).values()):
+                return "read"
+        return "nothing"
+    except KafkaError as exc:
+        return type(exc).__name__
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _acl_rows(admin: Any, principal: str) -> list[tuple[str, str, str, str, str]]:
+    """``(resource type, name, pattern, operation, permission)`` of every ACL naming ``principal``."""
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    acls, error = admin.describe_acls(ACLFilter(
+        principal=principal, host=None, operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)))
+    return sorted((a.resource_pattern.resource_type.name, a.resource_pattern.resource_name,
+                   a.resource_pattern.pattern_type.name, a.operation.name, a.permission_type.name)
+                  for a in acls)
+
+
+def check_consumer_acls(grant: Callable[[Any, str, str, str], Any], prediction: Any,
+                        cluster: Any) -> Result:
+    """Exercise 6: ``grant(admin, principal, topic, group)`` creates exactly the ACLs a member
+    of consumer group ``group`` needs to read ``topic``, and no more.
+
+    ``cluster`` is the secured cluster (``broker.up(secure=True)[0]``). The checker makes a
+    user, two topics with a record each and a group name; calls ``grant`` with an admin
+    client logged in as the super user; then, logged in as the user, reads the topic (it must
+    work) and the other topic (it must be refused), and compares the ACLs with the two the
+    group needs. ``prediction`` is the learner's answer to "with READ on the topic only, what
+    does poll raise?" (an exception class name), checked by trying it on a second user.
+    """
+    import uuid
+
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import (
+        ACL,
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        NewTopic,
+        ResourcePattern,
+        ResourcePatternFilter,
+        ResourceType,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
+    )
+
+    r = Result("Exercise 6: the ACLs of a consumer group")
+    if not r.check(getattr(cluster, "secure", False), "the checker runs on the secured cluster",
+                   "pass the secured cluster: info, started = broker.up(secure=True)"):
+        return r.done()
+    run = uuid.uuid4().hex[:8]
+    users = {name: uuid.uuid4().hex for name in (f"reader-{run}", f"guess-{run}")}
+    topic, other, group = f"acl-orders-{run}", f"acl-payments-{run}", f"acl-billing-{run}"
+    admin = KafkaAdminClient(**cluster.client_config(), client_id="week08-acl-check")
+    try:
+        admin.alter_user_scram_credentials([UserScramCredentialUpsertion(u, ScramMechanism.SCRAM_SHA_256, pw)
+                                            for u, pw in users.items()])
+        admin.create_topics([NewTopic(topic, 1, 1), NewTopic(other, 1, 1)])
+        with KafkaProducer(**cluster.client_config()) as producer:
+            for t in (topic, other):
+                producer.send(t, b"a record to read").get(timeout=30)
+        reader, guesser = list(users)
+        # The prediction: a second user gets READ on the topic and nothing else.
+        admin.create_acls([ACL(f"User:{guesser}", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                               ResourcePattern(ResourceType.TOPIC, topic))])
+        observed = _consume_as(cluster.client_config(guesser, users[guesser]), topic, group, polls=6)
+        # an exception class, or its name (with or without "kafka.errors.")
+        said = prediction.__name__ if isinstance(prediction, type) else str(prediction)
+        _matches_prediction(r, {"poll with READ on the topic only": said.strip().split(".")[-1]},
+                            {"poll with READ on the topic only": observed}, "predicted error")
+        principal = f"User:{reader}"
+        try:
+            grant(admin, principal, topic, group)
+        except Exception as exc:
+            r.check(False, "", f"grant(admin, {principal!r}, {topic!r}, {group!r}) raised "
+                               f"{type(exc).__name__}: {exc}")
+            return r.done()
+        rows = _acl_rows(admin, principal)
+        login = cluster.client_config(reader, users[reader])
+        read = _consume_as(login, topic, group)
+        r.check(read == "read", f"the user reads {topic} as a member of {group}",
+                f"the user could not read {topic} in group {group} ({read}): "
+                + ("joining a group and committing in it is an operation on the group resource"
+                   if read == "GroupAuthorizationFailedError" else
+                   "reading records is an operation on the topic resource"
+                   # kafka-python may only log a refused topic and return empty polls
+                   if read in ("TopicAuthorizationFailedError", "nothing") else
+                   "check describe_acls: which operations on which resources did you allow?"))
+        elsewhere = _consume_as(login, other, group, polls=6)
+        r.check(elsewhere != "read", f"the user cannot read another topic ({other})",
+                f"the user read {other} too: allow the one topic by its literal name, not '*' "
+                "or a prefix")
+        need = sorted([("GROUP", group, "LITERAL", "READ", "ALLOW"),
+                       ("TOPIC", topic, "LITERAL", "READ", "ALLOW")])
+        extra = [row for row in rows if row not in need]
+        broad = [row for row in extra if row[1] == "*" or row[2] == "PREFIXED" or row[3] == "ALL"]
+        r.check(not extra, "exactly two ACLs: READ on the topic, READ on the group",
+                f"{len(extra)} ACL(s) beyond what the consumer needs, e.g. "
+                f"{' '.join(extra[0][:4]) if extra else ''}: "
+                + ("ALL, '*' and prefixes open more than this group and topic; name the "
+                   "operation and the resource exactly" if broad else
+                   "READ implies DESCRIBE; a consumer writes nothing; grant only what it uses"))
+    finally:
+        with contextlib.suppress(Exception):
+            for name in users:
+                admin.delete_acls([ACLFilter(f"User:{name}", None, ACLOperation.ANY,
+                                             ACLPermissionType.ANY,
+                                             ResourcePatternFilter(ResourceType.ANY, None,
+                                                                   ACLResourcePatternType.ANY))])
+            # The users stay (unique names, a few bytes each): removing SCRAM users is what
+            # once cost the super user a credential at the next restart (docs/local-broker.md).
+            admin.delete_topics([topic, other])
+        admin.close()
+    return r.done()
+
+
+# -- Exercise 7: tests that can fail ------------------------------------------------
+
+#: Broken versions of kafkalab/ops/order_totals.py the learner's tests must catch:
+#: (what is broken, the line replaced, its replacement, a hint that names the kind of test).
+MUTANTS = (
+    ("total() ignores the quantity",
+     'amount = sum(item["qty"] * item["price"] for item in items)',
+     'amount = sum(item["price"] for item in items)',
+     "a unit test of total() on an order whose items have a quantity above 1 would catch it"),
+    ("run() starts a new group at the end of the topic (auto_offset_reset='latest')",
+     'auto_offset_reset="earliest"', 'auto_offset_reset="latest"',
+     "an integration test that writes orders first, then runs the service as a new group and "
+     "reads the totals topic, would catch it"),
+    ("run() stops at a poison record instead of sending it to the dead-letter topic",
+     "except (ValueError, KeyError, TypeError) as exc:", "except KeyError as exc:",
+     "a failure test that writes a record that is not an order and looks for it in the "
+     "dead-letter topic would catch it"),
+)
+
+
+def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str) -> Any:
+    """Start pytest on ``tests`` beside ``module`` (as order_totals.py) in ``folder``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import kafkalab
+
+    folder = Path(folder)
+    (folder / "order_totals.py").write_text(module)
+    (folder / "test_order_totals.py").write_text(tests)
+    env = {**os.environ, "KAFKA_BROKERS": bootstrap,
+           "PYTHONPATH": os.pathsep.join([str(Path(kafkalab.__file__).parents[1]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    env.pop("KAFKALAB_STRICT_CHECKS", None)
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "-o", "addopts=", "test_order_totals.py"], cwd=folder, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _summary(out: str) -> str:
+    """pytest's closing line (``2 passed, 1 failed in 3.1s``), or its last line."""
+    import re
+
+    lines = [ln.strip("= ") for ln in out.splitlines() if ln.strip()]
+    found = [ln for ln in lines if re.search(r"\d+ (passed|failed|error)|no tests ran", ln)]
+    # warnings counts are noise here (kafka-python's deprecations)
+    return re.sub(r",? \d+ warnings?", "", (found or lines or ["(no output)"])[-1])
+
+
+def check_kafka_tests(tests: Any, bootstrap: str, timeout: float = 240.0) -> Result:
+    """Exercise 7: ``tests`` is the source of a pytest file that tests ``order_totals``
+    (``kafkalab/ops/order_totals.py``, imported as ``import order_totals``) with a unit, an
+    integration and a failure test.
+
+    The checker runs the file with pytest (``KAFKA_BROKERS`` = ``bootstrap``) four times, in
+    parallel, each in a folder of its own: beside the right ``order_totals.py``, where every
+    test must pass, and beside each of the broken versions in :data:`MUTANTS`, where some test
+    must fail. A test file that cannot fail catches none of them.
+    """
+    import ast
+    import inspect
+    import os
+    import tempfile
+
+    from kafkalab.ops import order_totals
+
+    r = Result("Exercise 7: tests that catch bugs")
+    if not r.check(isinstance(tests, str) and tests.strip(), "the tests are a pytest file's source",
+                   f"tests = {tests!r:.60}: set it to the source of a test file (a string)"):
+        return r.done()
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError as exc:
+        r.check(False, "", f"the test file does not parse: line {exc.lineno}: {exc.msg}")
+        return r.done()
+    names = [n.name for n in ast.walk(tree)
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
+    if not r.check(len(names) >= 3, f"{len(names)} test functions",
+                   f"the file defines {len(names)} test function(s) ({', '.join(names) or 'none'}): "
+                   "write at least three (a unit, an integration and a failure test), each named test_..."):
+        return r.done()
+    right = inspect.getsource(order_totals)
+    versions = [("the right order_totals", right, "")]
+    for what, line, broken, hint in MUTANTS:
+        if line not in right:  # the module changed: a mutant that cannot be made is a checker bug
+            raise RuntimeError(f"week 8 exercise 7: {line!r} is no longer in order_totals.py")
+        versions.append((what, right.replace(line, broken), hint))
+    with tempfile.TemporaryDirectory(prefix="week08-tests-") as tmp:
+        runs = []
+        for i, (what, module, hint) in enumerate(versions):
+            folder = f"{tmp}/v{i}"
+            os.mkdir(folder)
+            runs.append((what, hint, _pytest_in(folder, module, tests, bootstrap)))
+        results = []
+        for what, hint, proc in runs:
+            try:
+                out, _ = proc.communicate(timeout=timeout)
+            except Exception:
+                proc.kill()
+                out, _ = proc.communicate()
+                out += f"\n(stopped after {timeout:.0f} s)"
+            results.append((what, hint, proc.returncode, out))
+    (what, _, code, out) = results[0]
+    if not r.check(code == 0, f"every test passes on the right order_totals ({_summary(out)})",
+                   f"on the right order_totals your tests do not pass ({_summary(out)}): a test "
+                   "that fails on working code tells nothing; last lines:\n"
+                   + "\n".join(out.strip().splitlines()[-12:])):
+        return r.done()
+    for what, hint, code, out in results[1:]:
+        r.check(code == 1, f"a test fails when {what} ({_summary(out)})",
+                f"every test passes when {what}: {hint}" if code == 0 else
+                f"when {what} pytest ended with exit code {code} ({_summary(out)}), not a failed test")
+    return r.done()
 
 
 # An exercise cell not written yet leaves its answer None: say "not done yet" in one line.

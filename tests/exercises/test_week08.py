@@ -1,6 +1,7 @@
-"""Week 8's Kafka-touching checkers, against the real broker: the lag probe (exercise 5)
-passes a right kafka-python answer and fails each wrong one, in words; and the free pass of
-exercise 1 (returning the course's own ``ops.LagAbove``) fails.
+"""Week 8's Kafka-touching checkers, against the real broker: the lag probe (exercise 5) and
+the ACLs of a consumer group (exercise 6, on the secured node) pass a right kafka-python answer
+and fail each wrong one, in words; and the free pass of exercise 1 (returning the course's own
+``ops.LagAbove``) fails.
 
 (The in-memory checkers of week 8 are tested in ``tests/ops/test_ops_week08_exercises.py``.)
 """
@@ -12,7 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from kafkalab import clients, ops
 from kafkalab.exercises import ExerciseFailed
-from kafkalab.exercises.week08 import LAG_SCENARIO, check_lag_probe, check_lag_rule
+from kafkalab.exercises.week08 import LAG_SCENARIO, check_consumer_acls, check_lag_probe, check_lag_rule
 
 PREDICTION = {0: 3, 1: 0, 2: 3}
 
@@ -144,3 +145,96 @@ def test_returning_the_courses_rule_fails_exercise_1(make, says):
 def test_a_rule_made_before_the_check_is_still_refused():
     made = ops.LagAbove(100, for_s=3, group="billing", clear_below=100)
     assert "the course's ['LagAbove']" in failing(check_lag_rule, lambda th, f, g: made)
+
+
+# -- Exercise 6: the ACLs of a consumer group, on the secured cluster ------------------
+
+@pytest.fixture(scope="module")
+def secured():
+    from kafkalab import broker
+
+    info, started = broker.up(secure=True)
+    yield info
+    if started:
+        broker.down(1, secure=True)
+
+
+def acl(principal, resource_type, name, operation=None, pattern=None):
+    from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern
+
+    return ACL(principal, "*", operation or ACLOperation.READ, ACLPermissionType.ALLOW,
+               ResourcePattern(resource_type, name, pattern or ACLResourcePatternType.LITERAL))
+
+
+def right_grant(admin, principal, topic, group):
+    from kafka.admin import ResourceType
+
+    admin.create_acls([acl(principal, ResourceType.TOPIC, topic), acl(principal, ResourceType.GROUP, group)])
+
+
+GUESS = "GroupAuthorizationFailedError"
+
+
+def test_exactly_the_two_acls_pass(secured):
+    result = check_consumer_acls(right_grant, GUESS, secured)
+    assert result.passed
+    assert "exactly two ACLs" in str(result)
+
+
+def test_the_prediction_may_be_the_exception_class_or_its_dotted_name(secured):
+    from kafka.errors import GroupAuthorizationFailedError
+
+    assert check_consumer_acls(right_grant, GroupAuthorizationFailedError, secured)
+    assert check_consumer_acls(right_grant, "kafka.errors.GroupAuthorizationFailedError", secured)
+
+
+def grants(*which):
+    """A learner's grant made of the named ACL kinds."""
+    from kafka.admin import ACLOperation, ACLResourcePatternType, ResourceType
+
+    def grant(admin, principal, topic, group):
+        made = {
+            "topic": acl(principal, ResourceType.TOPIC, topic),
+            "group": acl(principal, ResourceType.GROUP, group),
+            "any topic": acl(principal, ResourceType.TOPIC, "*"),
+            "any group": acl(principal, ResourceType.GROUP, "*"),
+            "topic ALL": acl(principal, ResourceType.TOPIC, topic, ACLOperation.ALL),
+            "prefix": acl(principal, ResourceType.TOPIC, "acl-", pattern=ACLResourcePatternType.PREFIXED),
+            "describe": acl(principal, ResourceType.TOPIC, topic, ACLOperation.DESCRIBE),
+            "write": acl(principal, ResourceType.TOPIC, topic, ACLOperation.WRITE),
+        }
+        admin.create_acls([made[w] for w in which])
+    return grant
+
+
+@pytest.mark.parametrize("which, says", [
+    (("topic",), "joining a group and committing in it is an operation on the group resource"),
+    (("group",), "reading records is an operation on the topic resource"),
+    ((), "could not read"),
+    (("any topic", "group"), "the user read acl-payments-"),
+    (("prefix", "group"), "the user read acl-payments-"),
+    (("topic ALL", "group"), "ALL, '*' and prefixes open more than this group and topic"),
+    (("topic", "any group"), "ALL, '*' and prefixes open more than this group and topic"),
+    (("topic", "group", "describe"), "READ implies DESCRIBE"),
+    (("topic", "group", "write"), "a consumer writes nothing"),
+])
+def test_too_narrow_or_too_broad_grants_fail(secured, which, says):
+    assert says in failing(check_consumer_acls, grants(*which), GUESS, secured)
+
+
+@pytest.mark.parametrize("prediction, says", [
+    ("TopicAuthorizationFailedError", "you said TopicAuthorizationFailedError, the broker says "
+                                      "GroupAuthorizationFailedError"),
+    ("read", "you said read"),
+])
+def test_a_wrong_prediction_of_the_error_fails(secured, prediction, says):
+    assert says in failing(check_consumer_acls, right_grant, prediction, secured)
+
+
+def test_the_acl_checker_refuses_the_plain_broker_and_a_grant_that_raises(secured):
+    from kafkalab import broker
+
+    plain = broker.status()
+    if plain is not None:
+        assert "pass the secured cluster" in failing(check_consumer_acls, right_grant, GUESS, plain)
+    assert "raised ZeroDivisionError" in failing(check_consumer_acls, lambda *a: 1 / 0, GUESS, secured)
