@@ -691,8 +691,10 @@ MUTANTS = (
 )
 
 
-def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str) -> Any:
-    """Start pytest on ``tests`` beside ``module`` (as order_totals.py) in ``folder``."""
+def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str, first_failure: bool) -> Any:
+    """Start pytest on ``tests`` beside ``module`` (as order_totals.py) in ``folder``; with
+    ``first_failure``, stop at the first failed test (one is enough to catch a broken version,
+    and the others may each wait out a timeout)."""
     import os
     import subprocess
     import sys
@@ -708,7 +710,8 @@ def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str) -> Any:
                                           os.environ.get("PYTHONPATH", "")])}
     env.pop("KAFKALAB_STRICT_CHECKS", None)
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             "-o", "addopts=", "test_order_totals.py"], cwd=folder, env=env,
+                             "-o", "addopts=", "--color=no", *(["-x"] if first_failure else []),
+                             "test_order_totals.py"], cwd=folder, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -765,7 +768,7 @@ def check_kafka_tests(tests: Any, bootstrap: str, timeout: float = 240.0) -> Res
         for i, (what, module, hint) in enumerate(versions):
             folder = f"{tmp}/v{i}"
             os.mkdir(folder)
-            runs.append((what, hint, _pytest_in(folder, module, tests, bootstrap)))
+            runs.append((what, hint, _pytest_in(folder, module, tests, bootstrap, first_failure=i > 0)))
         results = []
         for what, hint, proc in runs:
             try:

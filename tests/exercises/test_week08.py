@@ -1,5 +1,6 @@
 """Week 8's Kafka-touching checkers, against the real broker: the lag probe (exercise 5) and
-the ACLs of a consumer group (exercise 6, on the secured node) pass a right kafka-python answer
+the ACLs of a consumer group (exercise 6, on the secured node) and the learner's own tests
+(exercise 7, run with pytest against right and broken code) pass a right kafka-python answer
 and fail each wrong one, in words; and the free pass of exercise 1 (returning the course's own
 ``ops.LagAbove``) fails.
 
@@ -13,7 +14,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from kafkalab import clients, ops
 from kafkalab.exercises import ExerciseFailed
-from kafkalab.exercises.week08 import LAG_SCENARIO, check_consumer_acls, check_lag_probe, check_lag_rule
+from kafkalab.exercises.week08 import (
+    LAG_SCENARIO,
+    check_consumer_acls,
+    check_kafka_tests,
+    check_lag_probe,
+    check_lag_rule,
+)
 
 PREDICTION = {0: 3, 1: 0, 2: 3}
 
@@ -238,3 +245,137 @@ def test_the_acl_checker_refuses_the_plain_broker_and_a_grant_that_raises(secure
     if plain is not None:
         assert "pass the secured cluster" in failing(check_consumer_acls, right_grant, GUESS, plain)
     assert "raised ZeroDivisionError" in failing(check_consumer_acls, lambda *a: 1 / 0, GUESS, secured)
+
+
+# -- Exercise 7: tests that can fail ---------------------------------------------------
+
+#: A right answer: a unit, an integration and a failure test of order_totals.
+SOLUTION_TESTS = '''
+import json
+import os
+import uuid
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+
+import order_totals
+from kafkalab.testing import make_events
+
+BOOTSTRAP = os.environ["KAFKA_BROKERS"]
+
+
+def test_total_multiplies_quantity_by_price_and_keeps_the_timestamp():
+    (event,) = make_events([{"order_id": "O-1", "items": [{"sku": "A", "qty": 3, "price": 2.5},
+                                                          {"sku": "B", "qty": 1, "price": 0.1}]}],
+                           start_ms=1_700_000_000_000)
+    assert order_totals.total(event.value, event.timestamp_ms) == {
+        "order_id": "O-1", "total": 7.6, "at": 1_700_000_000_000}
+
+
+def fresh_topics():
+    run = uuid.uuid4().hex[:8]
+    names = [f"orders-{run}", f"totals-{run}", f"dead-{run}"]
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin.create_topics([NewTopic(n, 1, 1) for n in names])
+    admin.close()
+    return names, f"totals-{run}"
+
+
+def read_all(topic, expect):
+    consumer = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
+                             consumer_timeout_ms=5000)
+    got = []
+    for record in consumer:  # ends after 5 s without a record
+        got.append(record)
+        if len(got) == expect:
+            break
+    consumer.close()
+    return got
+
+
+def test_run_writes_one_total_per_order_keyed_like_the_order():
+    (orders, totals, dead), group = fresh_topics()
+    with KafkaProducer(bootstrap_servers=BOOTSTRAP) as producer:
+        for i in range(3):
+            order = {"order_id": f"O-{i}", "items": [{"sku": "A", "qty": 1, "price": 10.0}]}
+            producer.send(orders, key=f"O-{i}".encode(), value=json.dumps(order).encode())
+    assert order_totals.run(BOOTSTRAP, orders, totals, dead, group, max_records=3, timeout_s=5) == 3
+    out = read_all(totals, 3)
+    assert [(r.key, json.loads(r.value)["total"]) for r in out] == [(f"O-{i}".encode(), 10.0) for i in range(3)]
+
+
+def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_rest_goes_on():
+    (orders, totals, dead), group = fresh_topics()
+    with KafkaProducer(bootstrap_servers=BOOTSTRAP) as producer:
+        producer.send(orders, key=b"bad", value=b"not json")
+        producer.send(orders, key=b"O-9", value=json.dumps(
+            {"order_id": "O-9", "items": [{"sku": "A", "qty": 2, "price": 1.0}]}).encode())
+    assert order_totals.run(BOOTSTRAP, orders, totals, dead, group, max_records=2, timeout_s=5) == 2
+    (poison,) = read_all(dead, 1)
+    assert poison.value == b"not json" and dict(poison.headers)["error"].startswith(b"JSONDecodeError")
+    assert [json.loads(r.value)["order_id"] for r in read_all(totals, 1)] == ["O-9"]
+'''
+
+#: Tests that pass whatever the code does.
+CANNOT_FAIL = """
+import order_totals
+
+
+def test_it_imports():
+    assert order_totals
+
+
+def test_total_exists():
+    assert callable(order_totals.total)
+
+
+def test_run_exists():
+    assert callable(order_totals.run)
+"""
+
+#: Only the unit test of the right answer, plus two that cannot fail.
+UNIT_ONLY = SOLUTION_TESTS.split("def fresh_topics")[0] + """
+
+def test_two():
+    assert True
+
+
+def test_three():
+    assert True
+"""
+
+
+def test_tests_that_catch_every_broken_version_pass(bootstrap):
+    result = check_kafka_tests(SOLUTION_TESTS, ",".join(bootstrap))
+    assert result.passed
+    assert str(result).count("a test fails when") == 3
+
+
+def test_tests_that_cannot_fail_fail_the_check(bootstrap):
+    said = failing(check_kafka_tests, CANNOT_FAIL, ",".join(bootstrap))
+    assert said.count("every test passes when") == 3
+    assert "a unit test of total() on an order whose items have a quantity above 1" in said
+
+
+def test_a_unit_test_alone_misses_the_kafka_bugs(bootstrap):
+    said = failing(check_kafka_tests, UNIT_ONLY, ",".join(bootstrap))
+    assert "a test fails when total() ignores the quantity" in said
+    assert "every test passes when run() starts a new group at the end of the topic" in said
+    assert "every test passes when run() stops at a poison record" in said
+
+
+def test_tests_that_fail_on_the_right_code_fail_the_check(bootstrap):
+    wrong = SOLUTION_TESTS.replace('"total": 7.6', '"total": 7.5')
+    said = failing(check_kafka_tests, wrong, ",".join(bootstrap))
+    assert "on the right order_totals your tests do not pass (1 failed, 2 passed" in said
+    assert "test_total_multiplies_quantity_by_price_and_keeps_the_timestamp" in said  # pytest's own lines
+
+
+@pytest.mark.parametrize("tests, says", [
+    ("def test_a(:\n    pass\n", "the test file does not parse: line 1"),
+    ("def test_a():\n    assert True\n", "defines 1 test function(s) (test_a)"),
+    ("", "set it to the source of a test file"),
+    (b"def test_a(): pass", "set it to the source of a test file"),
+])
+def test_a_file_that_is_not_three_tests_fails_before_running(bootstrap, tests, says):
+    assert says in failing(check_kafka_tests, tests, ",".join(bootstrap))
