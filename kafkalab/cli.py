@@ -56,6 +56,10 @@ def _print_json(value: Any) -> None:
 def _describe(info: broker.ClusterInfo) -> str:
     nodes = ", ".join(f"node {n.id} {'pid ' + str(n.pid) if n.running else 'stopped'}"
                       for n in info.nodes)
+    if info.secure:  # clients must log in: KAFKA_BROKERS alone would not reach it
+        return (f"Apache Kafka {info.version}, secured with SASL/SCRAM and ACLs, {len(info.nodes)} "
+                f"node(s) ({nodes}); data in {info.folder}; clients log in at {info.bootstrap} "
+                "(the security lesson, week 8)")
     return (f"Apache Kafka {info.version}, {len(info.nodes)} node(s) ({nodes}); data in "
             f"{info.folder}\nexport KAFKA_BROKERS={info.bootstrap}")
 

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from kafkalab.broker import config, jars
 from kafkalab.broker.java import find_java
@@ -73,6 +75,35 @@ class ClusterInfo:
     folder: str
     java: str = ""
     version: str = jars.KAFKA_VERSION
+    #: Set on a secured cluster (``up(secure=True)``): the password of its super user
+    #: :data:`~kafkalab.broker.config.ADMIN_USER`, made at its first start.
+    admin_password: str = ""
+
+    @property
+    def secure(self) -> bool:
+        """Does this cluster require SASL/SCRAM logins and ACLs?"""
+        return bool(self.admin_password)
+
+    def client_config(self, username: str | None = None, password: str | None = None,
+                      mechanism: str | None = None) -> dict[str, Any]:
+        """kafka-python keyword arguments that reach this cluster: ``bootstrap_servers``, and on
+        a secured cluster the SASL login: as the super user (with
+        :data:`~kafkalab.broker.config.ADMIN_MECHANISM`) unless ``username`` is given, then with
+        ``mechanism`` (SCRAM-SHA-256 by default).
+
+        >>> info = ClusterInfo((NodeInfo(1, 9400, 9401, pid=1),), "c", "/f", admin_password="pw")
+        >>> cfg = info.client_config("alice", "alice-pw")
+        >>> cfg["security_protocol"], cfg["sasl_mechanism"], cfg["sasl_plain_username"]
+        ('SASL_PLAINTEXT', 'SCRAM-SHA-256', 'alice')
+        """
+        kwargs: dict[str, Any] = {"bootstrap_servers": self.bootstrap}
+        if self.secure:
+            default = config.ADMIN_MECHANISM if username is None else "SCRAM-SHA-256"
+            kwargs.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism or default,
+                          sasl_plain_username=username or config.ADMIN_USER,
+                          sasl_plain_password=self.admin_password if username is None
+                          else password)
+        return kwargs
 
     @property
     def bootstrap(self) -> str:
@@ -108,8 +139,15 @@ def _check_nodes(nodes: int) -> int:
     return nodes
 
 
-def _folder(nodes: int) -> Path:
-    return state_dir() / f"kafka-{_check_nodes(nodes)}node"
+def _folder(nodes: int, secure: bool = False) -> Path:
+    return state_dir() / f"kafka-{_check_nodes(nodes)}node{'-secure' if secure else ''}"
+
+
+def _kinds(nodes: int | None, secure: bool = False) -> list[tuple[int, bool]]:
+    """``(nodes, secure)`` of the clusters a call is about: every one when ``nodes`` is None."""
+    if nodes is None:
+        return [(n, False) for n in range(1, MAX_NODES + 1)] + [(1, True)]
+    return [(_check_nodes(nodes), secure)]
 
 
 def _state_file(folder: Path) -> Path:
@@ -156,9 +194,9 @@ def _refresh(info: ClusterInfo) -> ClusterInfo:
     return info
 
 
-def status(nodes: int = 1) -> ClusterInfo | None:
+def status(nodes: int = 1, secure: bool = False) -> ClusterInfo | None:
     """The local cluster of ``nodes`` nodes if any of its nodes runs, else ``None``."""
-    folder = _folder(nodes)
+    folder = _folder(nodes, secure)
     info = _read(folder)
     if info is None:
         return None
@@ -169,8 +207,8 @@ def status(nodes: int = 1) -> ClusterInfo | None:
 def clusters() -> list[ClusterInfo]:
     """Every local cluster that has a state file, running or not."""
     found = []
-    for n in range(1, MAX_NODES + 1):
-        info = _read(_folder(n))
+    for n, secure in _kinds(None):
+        info = _read(_folder(n, secure))
         if info is not None:
             found.append(_refresh(info))
     return found
@@ -201,7 +239,7 @@ def _cluster_id() -> str:
             return cid
 
 
-def _new_cluster(nodes: int, port: int | None, java: str) -> ClusterInfo:
+def _new_cluster(nodes: int, port: int | None, java: str, secure: bool = False) -> ClusterInfo:
     taken: set[int] = set()
 
     def pick() -> int:
@@ -216,8 +254,10 @@ def _new_cluster(nodes: int, port: int | None, java: str) -> ClusterInfo:
         p = first if (i == 1 and first is not None) else pick()
         taken.add(p)
         node_list.append(NodeInfo(id=i, port=p, controller_port=pick()))
-    return ClusterInfo(nodes=tuple(node_list), cluster_id=_cluster_id(), folder=str(_folder(nodes)),
-                       java=java)
+    return ClusterInfo(nodes=tuple(node_list), cluster_id=_cluster_id(),
+                       folder=str(_folder(nodes, secure)), java=java,
+                       # kept in cluster.json, readable by this user only (like the data)
+                       admin_password=secrets.token_hex(16) if secure else "")
 
 
 def _node_dir(info: ClusterInfo, node_id: int) -> Path:
@@ -230,6 +270,8 @@ def _write_node_files(info: ClusterInfo, node: NodeInfo) -> Path:
     (d / "tmp").mkdir(exist_ok=True)
     ports = [(n.port, n.controller_port) for n in info.nodes]
     props = config.node_properties(node.id, ports, str(info.data_dir(node.id)))
+    if info.secure:
+        props.update(config.secure_properties(node.port, node.controller_port, info.admin_password))
     (d / "server.properties").write_text(config.render(props))
     (d / "log4j2.xml").write_text(config.log4j2_xml(str(d / "server.log")))
     return d
@@ -251,6 +293,8 @@ def _format(info: ClusterInfo) -> None:
             continue
         cmd = _java_command(info, d, "kafka.tools.StorageTool", "format", "-t", info.cluster_id,
                             "-c", str(d / "server.properties"))
+        if info.secure:  # the super user's credentials go into the first metadata records
+            cmd += config.scram_format_args(info.admin_password)
         procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                              stderr=subprocess.STDOUT, text=True)))
     for node, proc in procs:
@@ -306,7 +350,8 @@ def _ready(info: ClusterInfo, timeout: float) -> None:
         if all(_port_open(n.port) for n in info.nodes if n.running):
             admin = None
             try:
-                admin = KafkaAdminClient(bootstrap_servers=info.bootstrap_servers,
+                admin = KafkaAdminClient(**{**info.client_config(),
+                                            "bootstrap_servers": info.bootstrap_servers},
                                          request_timeout_ms=5000, bootstrap_timeout_ms=5000)
                 brokers = admin.describe_cluster()["brokers"]
                 alive = {b["broker_id"] for b in brokers if not b.get("is_fenced")}
@@ -327,18 +372,23 @@ def _ready(info: ClusterInfo, timeout: float) -> None:
 
 
 def up(nodes: int = 1, port: int | None = None,
-       timeout: float = START_TIMEOUT) -> tuple[ClusterInfo, bool]:
+       timeout: float = START_TIMEOUT, secure: bool = False) -> tuple[ClusterInfo, bool]:
     """Start the local cluster of ``nodes`` nodes unless it runs; return ``(info, started)``.
 
     ``started`` is True when this call started any node, so the caller knows
     whether it owns the cluster and should stop it (tests and ``make lab`` do).
     Nodes that were stopped (``stop_node``) are started again. The first call
     downloads the jars (once per machine) and formats the storage.
+
+    ``secure=True`` is a separate one-node cluster (the security lesson) that requires
+    SASL/SCRAM logins and ACLs; its super user and password are in ``info.client_config()``.
     """
     _check_nodes(nodes)
-    if port is None and nodes == 1:
+    if secure and nodes != 1:
+        raise BrokerError(f"secure=True: the secured cluster has one node; got nodes={nodes}")
+    if port is None and nodes == 1 and not secure:
         port = _port_from_env()
-    folder = _folder(nodes)
+    folder = _folder(nodes, secure)
     with locked(folder):
         info = _read(folder)
         if info is not None:
@@ -355,7 +405,7 @@ def up(nodes: int = 1, port: int | None = None,
             if port is not None and _port_open(port):
                 raise BrokerError(f"port {port} is taken by another program; pick another "
                                   "(--port, KAFKALAB_BROKER_PORT) or leave it unset for a free one")
-            info = _new_cluster(nodes, port, java.path)
+            info = _new_cluster(nodes, port, java.path, secure)
         info = replace(info, java=java.path)
         for node in info.nodes:
             _write_node_files(info, node)
@@ -435,12 +485,12 @@ def _stop_nodes(info: ClusterInfo, node_ids: list[int], timeout: float = STOP_TI
     return info
 
 
-def down(nodes: int | None = None, timeout: float = STOP_TIMEOUT) -> bool:
-    """Stop the local cluster of ``nodes`` nodes (every local cluster if ``None``);
-    return False if nothing was running. The data stays."""
+def down(nodes: int | None = None, timeout: float = STOP_TIMEOUT, secure: bool = False) -> bool:
+    """Stop the local cluster of ``nodes`` nodes (every local cluster, the secured one too,
+    if ``None``); return False if nothing was running. The data stays."""
     stopped = False
-    for n in ([_check_nodes(nodes)] if nodes is not None else range(1, MAX_NODES + 1)):
-        folder = _folder(n)
+    for n, sec in _kinds(nodes, secure):
+        folder = _folder(n, sec)
         if not _state_file(folder).exists():
             continue
         with locked(folder):
@@ -462,12 +512,12 @@ def restart(nodes: int = 1, timeout: float = START_TIMEOUT) -> ClusterInfo:
     return up(nodes, timeout=timeout)[0]
 
 
-def reset(nodes: int | None = None) -> list[str]:
+def reset(nodes: int | None = None, secure: bool = False) -> list[str]:
     """Stop the cluster(s) and delete their data; return the folders removed."""
-    down(nodes)
+    down(nodes, secure=secure)
     removed = []
-    for n in ([_check_nodes(nodes)] if nodes is not None else range(1, MAX_NODES + 1)):
-        folder = _folder(n)
+    for n, sec in _kinds(nodes, secure):
+        folder = _folder(n, sec)
         if folder.exists():
             with locked(folder):
                 for child in folder.iterdir():
@@ -519,12 +569,12 @@ def start_node(node_id: int, nodes: int = 3, timeout: float = START_TIMEOUT) -> 
 
 
 @contextlib.contextmanager
-def running(nodes: int = 1, port: int | None = None) -> Iterator[ClusterInfo]:
+def running(nodes: int = 1, port: int | None = None, secure: bool = False) -> Iterator[ClusterInfo]:
     """Run a local cluster for the duration of a ``with`` block; stop it at the
     end only if this block started it."""
-    info, started = up(nodes, port)
+    info, started = up(nodes, port, secure=secure)
     try:
         yield info
     finally:
         if started:
-            down(nodes)
+            down(nodes, secure=secure)

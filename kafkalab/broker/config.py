@@ -20,7 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["HEAP_MB", "jvm_options", "log4j2_xml", "node_properties", "render"]
+__all__ = ["ADMIN_MECHANISM", "ADMIN_USER", "HEAP_MB", "SCRAM_MECHANISMS", "jvm_options", "log4j2_xml",
+           "node_properties", "render", "scram_format_args", "secure_properties"]
+
+#: The super user of a secured cluster (``up(secure=True)``): the broker itself, and the
+#: notebook's administrator who creates users and ACLs.
+ADMIN_USER = "admin"
+#: The SASL mechanisms a secured cluster's clients may use.
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+#: The one the super user (and the node itself) logs in with. Not SHA-256: once, after a
+#: restart, a cluster whose metadata log held many SHA-256 users made and removed had lost the
+#: super user's SHA-256 credential (SHA-512 still worked); see docs/local-broker.md.
+ADMIN_MECHANISM = "SCRAM-SHA-512"
 
 #: Heap per node. Kafka's scripts default to 1 GB; a course broker with a few
 #: hundred small topics runs in far less (measured: see docs/local-broker.md).
@@ -85,6 +96,63 @@ def node_properties(node_id: int, ports: Sequence[tuple[int, int]], data_dir: st
     }
     props.update(overrides or {})
     return props
+
+
+def _jaas_quote(password: str) -> str:
+    # It goes into a JAAS line and a kafka-storage argument: letters and digits only.
+    if not (password.isascii() and password.isalnum()):
+        raise ValueError("the admin password must be letters and digits only")
+    return password
+
+
+def secure_properties(port: int, controller: int, password: str) -> dict[str, str]:
+    """What a one-node cluster needs on top of :func:`node_properties` to require SASL/SCRAM
+    logins and ACLs (``up(secure=True)``).
+
+    Clients log in with SCRAM on the one broker listener (``SASL_PLAINTEXT``: passwords are
+    never sent, but the traffic is not encrypted; TLS is the next step, see
+    docs/local-broker.md). The controller listener uses PLAIN: in KRaft the SCRAM credentials
+    live in the metadata log that the controller serves, so the controller cannot check them
+    itself. ``StandardAuthorizer`` is KRaft's ACL authorizer; with no ACL on a resource only
+    ``super.users`` may use it.
+
+    >>> props = secure_properties(9400, 9401, "s3cret")
+    >>> props["listeners"], props["authorizer.class.name"].rsplit(".", 1)[1]
+    ('SASL_PLAINTEXT://127.0.0.1:9400,CONTROLLER://127.0.0.1:9401', 'StandardAuthorizer')
+    >>> props["super.users"], props["sasl.enabled.mechanisms"]
+    ('User:admin', 'SCRAM-SHA-256,SCRAM-SHA-512')
+    """
+    pw = _jaas_quote(password)
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+    return {
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": ",".join(SCRAM_MECHANISMS),
+        # The broker talks to itself as the super user. Each enabled mechanism needs a
+        # login module on the listener (its credentials serve the broker as a client).
+        "sasl.mechanism.inter.broker.protocol": ADMIN_MECHANISM,
+        **{f"listener.name.sasl_plaintext.{mech.lower()}.sasl.jaas.config":
+           f'{scram} required username="{ADMIN_USER}" password="{pw}";' for mech in SCRAM_MECHANISMS},
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config":
+            f'{plain} required username="{ADMIN_USER}" password="{pw}" user_{ADMIN_USER}="{pw}";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{ADMIN_USER}",
+        # Kafka's default, stated: no ACL on a resource means nobody but super users.
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def scram_format_args(password: str) -> list[str]:
+    """``kafka-storage format`` arguments that create the admin's SCRAM credentials in the
+    new metadata log (KRaft has no ZooKeeper to add them to before the broker starts)."""
+    pw = _jaas_quote(password)
+    return [arg for mech in SCRAM_MECHANISMS
+            for arg in ("--add-scram", f"{mech}=[name={ADMIN_USER},password={pw}]")]
 
 
 def render(props: Mapping[str, str]) -> str:

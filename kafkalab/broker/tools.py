@@ -5,7 +5,7 @@
 release tarball still gets the tools every Kafka tutorial uses:
 
 >>> sorted(TOOLS)[:3]
-['kafka-configs', 'kafka-console-consumer', 'kafka-console-producer']
+['kafka-acls', 'kafka-configs', 'kafka-console-consumer']
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ TOOLS = {
     "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
     "kafka-log-dirs": "org.apache.kafka.tools.LogDirsCommand",
     "kafka-dump-log": "org.apache.kafka.tools.DumpLogSegments",
+    "kafka-acls": "org.apache.kafka.tools.AclCommand",  # the security lesson
 }
 
 

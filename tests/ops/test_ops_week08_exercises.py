@@ -54,8 +54,8 @@ class HandWritten(ops.Rule):
         return ops.Condition(held, value, self.threshold, "lag")
 
 
-def test_lag_rule_accepts_the_package_rule_and_a_hand_written_one():
-    assert check_lag_rule(lambda th, f, g: ops.LagAbove(th, for_s=f, group=g, clear_below=th))
+def test_lag_rule_accepts_a_hand_written_rule():
+    # (the course's own ops.LagAbove is refused: tests/exercises/test_week08.py)
     assert check_lag_rule(HandWritten)
 
 
@@ -64,7 +64,8 @@ def test_lag_rule_accepts_the_package_rule_and_a_hand_written_one():
     (lambda th, f, g: HandWritten(th, f, g, clear=False), "it never cleared"),
     (lambda th, f, g: HandWritten(th, f, g, any_group=True), "fired on group 'shipping''s lag"),
     (lambda th, f, g: HandWritten(th * 10, f, g), "it never fired during the incident"),
-    (lambda th, f, g: ops.LagAbove(th, for_s=f, group=g, clear_below=20), "cleared at t=[18] s"),
+    (lambda th, f, g: ops.LagAbove(th, for_s=f, group=g, clear_below=20),
+     "don't call kafkalab.ops.LagAbove"),
     (lambda th, f, g: "lag > 100", "return an instance of a subclass of ops.Rule"),
     (lambda th, f, g: 1 / 0, "raised ZeroDivisionError"),
 ])
