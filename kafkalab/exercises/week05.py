@@ -123,10 +123,10 @@ class _no_templater:  # noqa: N801 - used as a context manager, like forbidden
         def refused(*args: Any, **kwargs: Any) -> Any:
             raise ExerciseFailed("this exercise asks you to write it yourself: don't call "
                                  "kafkalab.logs.template or a logs.Templater")
-        self.cls.__call__ = refused  # type: ignore[method-assign]
+        self.cls.__call__ = refused
 
     def __exit__(self, *exc: object) -> None:
-        self.cls.__call__ = self.saved  # type: ignore[method-assign]
+        self.cls.__call__ = self.saved
 
 
 def _incident() -> list:
@@ -294,12 +294,12 @@ def _stated_settings(make_producer: Callable[[], Any]) -> tuple[Any, dict[str, A
         stated.update(configs)
         original(self, **configs)
 
-    kafka.KafkaProducer.__init__ = spy  # type: ignore[method-assign]
+    kafka.KafkaProducer.__init__ = spy
     try:
         with forbidden("kafkalab.clients.Producer", "kafkalab.logs.install"):
             producer = make_producer()
     finally:
-        kafka.KafkaProducer.__init__ = original  # type: ignore[method-assign]
+        kafka.KafkaProducer.__init__ = original
     return producer, stated
 
 
