@@ -81,7 +81,7 @@ def check_custom_aggregate(cls: type) -> Result:
         r.check(isinstance(got, (int, float)) and math.isclose(got, want, abs_tol=0.006),
                 f"six orders average {want}",
                 f"six orders with totals {[o['total'] for o in _ORDERS]} gave {got!r}; "
-                f"expected {want}: the sum of the totals divided by the number of orders")
+                f"expected their mean, {want}: what does result() compute from your accumulator?")
     except Exception as exc:  # noqa: BLE001
         r.check(False, "", f"add() or result() raised {type(exc).__name__}: {exc}")
         return r.done()
@@ -96,7 +96,7 @@ def check_custom_aggregate(cls: type) -> Result:
                 and math.isclose(merged, agg.result(whole), abs_tol=1e-9))
         r.check(same, "merge() of two halves equals the whole",
                 f"merge() of two halves gave {merged!r} but the whole gives "
-                f"{agg.result(whole)!r}: add the sums and the counts")
+                f"{agg.result(whole)!r}: two means alone cannot be combined; what must each half keep?")
     except NotImplementedError:
         r.check(False, "", "merge() is missing: session windows need it; combine two "
                 "accumulators into one")
