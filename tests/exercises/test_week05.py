@@ -175,3 +175,16 @@ def test_shipper_that_crashes_says_so():
 
     with pytest.raises(ExerciseFailed, match="ship_batch raised KeyError"):
         check_log_shipper(make_producer, broken, lines=10)
+
+
+def test_drop_failures_is_caught_whatever_the_batch_size():
+    # The refused line must travel alone, or kafka-python's handling of a too-large batch of several
+    # records (split and retry; flush() raising UnknownError once) would decide the outcome instead.
+    def flush_only(producer, records, topic):
+        for r in records:
+            producer.send(topic, key=r["logger"], value=r)
+        producer.flush(timeout=30)
+        return len(records)
+
+    with pytest.raises(ExerciseFailed, match="nobody looked at it"):
+        check_log_shipper(lambda: make_producer(batch_size=256 * 1024), flush_only, lines=50)
