@@ -475,12 +475,16 @@ def check_resend_prediction(predicted: Mapping[str, int], topic: str) -> Result:
     ``predicted`` holds ``{"records": ..., "distinct lines": ...}``, written down
     before shipping; the checker reads ``topic`` on the broker.
     """
-    from kafkalab.clients.admin import Admin
+    from kafkalab.clients.admin import Admin, UnknownTopicError
     from kafkalab.frames import read_topic
 
     r = Result("Exercise 5: ship the same batch twice")
-    with Admin() as admin:
-        total = sum(admin.end_offsets(topic).values())
+    try:
+        with Admin() as admin:
+            total = sum(admin.end_offsets(topic).values())
+    except UnknownTopicError:
+        r.check(False, "", f"there is no topic {topic!r}: run the cell that ships the batch twice first")
+        return r.done()
     frame = read_topic(topic, timeout=20) if total else None
     distinct = 0 if frame is None else len({ln for ln in _line_numbers(frame) if ln is not None})
     check_prediction(r, dict(predicted), {"records": total, "distinct lines": distinct},

@@ -362,14 +362,25 @@ def check_boundary_prediction(predicted: Mapping[int, int], topic: str, *, size_
     running; the observed counts come from the records' timestamps as the
     broker stored them, windowed by :class:`kafkalab.windows.Tumbling`.
     """
+    from kafkalab.clients.admin import UnknownTopicError
     from kafkalab.frames import read_topic
 
     r = Result("Exercise 4: records on a window boundary")
-    stored = read_topic(topic, timeout=20)
+    try:
+        said = {int(k): v for k, v in dict(predicted).items()}
+    except (TypeError, ValueError):
+        r.check(False, "", f"write the prediction as {{window_start_ms: count}} with whole-number starts; "
+                f"got {predicted!r}")
+        return r.done()
+    try:
+        stored = read_topic(topic, timeout=20)
+    except UnknownTopicError:
+        r.check(False, "", f"there is no topic {topic!r}: run the cell that writes the six records first")
+        return r.done()
     stamps = [int(ts.value // 1_000_000) for k, ts in zip(stored["key"], stored["timestamp"], strict=True)
               if str(k) == key] if len(stored) else []
     observed = {start: n for (_, start), n in reference_counts({key: stamps}, size_ms).items()}
-    check_prediction(r, {int(k): v for k, v in predicted.items()}, observed, "window counts")
+    check_prediction(r, said, observed, "window counts")
     return r.done()
 
 

@@ -188,3 +188,25 @@ def test_drop_failures_is_caught_whatever_the_batch_size():
 
     with pytest.raises(ExerciseFailed, match="nobody looked at it"):
         check_log_shipper(lambda: make_producer(batch_size=256 * 1024), flush_only, lines=50)
+
+
+def test_make_producer_that_crashes_says_so():
+    def broken():
+        raise ValueError("no brokers")
+
+    with pytest.raises(ExerciseFailed, match="make_producer\\(\\) raised ValueError: no brokers"):
+        check_log_shipper(broken, ship_batch, lines=10)
+
+
+def test_shipper_that_miscounts_fails():
+    def says_zero(producer, records, topic):
+        ship_batch(producer, records, topic)
+        return 0
+
+    with pytest.raises(ExerciseFailed, match="it returned 0; return how many records the broker acknowledged"):
+        check_log_shipper(make_producer, says_zero, lines=20)
+
+
+def test_resend_prediction_on_a_missing_topic_says_so():
+    with pytest.raises(ExerciseFailed, match="run the cell that ships the batch twice first"):
+        check_resend_prediction({"records": 2, "distinct lines": 1}, f"test-w5-none-{uuid.uuid4().hex[:8]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -224,3 +225,22 @@ def test_commit_while_results_are_still_queued_fails():
 
     with pytest.raises(ExerciseFailed, match="still in the producer's memory"):
         check_windowed_count(no_flush)
+
+
+@pytest.mark.parametrize("answer, says", [
+    (lambda topic, group, size, out: [("probe", 0, 1)], "return a dict {(key, window_start_ms): count}"),
+    (lambda topic, group, size, out: 1 / 0, "your function raised ZeroDivisionError"),
+], ids=["not-a-dict", "raises"])
+def test_windowed_count_answers_it_cannot_read_are_refused_in_one_line(answer, says):
+    with pytest.raises(ExerciseFailed, match=re.escape(says)):
+        check_windowed_count(answer, lines=20)
+
+
+def test_boundary_prediction_that_is_not_a_mapping_of_starts_is_refused():
+    with pytest.raises(ExerciseFailed, match="write the prediction as"):
+        check_boundary_prediction({"B": 3}, f"test-w6-none-{time.time_ns()}")
+
+
+def test_boundary_prediction_on_a_missing_topic_says_so():
+    with pytest.raises(ExerciseFailed, match="run the cell that writes the six records first"):
+        check_boundary_prediction({0: 1}, f"test-w6-none-{time.time_ns()}")
