@@ -12,9 +12,15 @@ never disagree (that is the atomicity). On (re)start, a processor reads the
 last record of each partition it owns, restores the state, and continues from
 that offset; records below it are skipped. Because the checkpoint is in
 Kafka, a partition's state follows it to whichever processor the group gives
-it to, on this machine or another. Kafka Streams does the same with its
-changelog topics. The topic is compacted: Kafka keeps only the last record
-per key, which is the only one a restore reads.
+it to, on this machine or another. The topic is compacted: Kafka may drop a
+record once a newer one with the same key exists, and a restore reads only
+the last one per key.
+
+Kafka Streams differs: its changelog (also compacted) is keyed per state
+store key, and input offsets are committed to the group separately, so the
+two are atomic only under ``processing.guarantee=exactly_once_v2`` (one
+transaction); under the default at-least-once, records replayed after a crash
+update the restored state again.
 """
 
 from __future__ import annotations

@@ -27,13 +27,14 @@ def failing(check, *args):
     return str(info.value)
 
 
-def test_mask_ids_accepts_the_package_templater_and_a_hand_written_one() -> None:
+def test_mask_ids_accepts_a_hand_written_one_and_refuses_the_package_templater() -> None:
     def hand_written(message: str) -> str:
         message = re.sub(r"\b[A-Za-z]+[-_][0-9a-fA-F]*\d[0-9a-fA-F]*\b", "<id>", message)
         return re.sub(r"\d+", "<num>", message)
 
-    assert check_mask_ids(template).passed
     assert check_mask_ids(hand_written).passed
+    # The course's own templater is the reference answer: the free pass of issue 11 (see test_week05.py).
+    assert "this is the course's own logs.template" in failing(check_mask_ids, template)
 
 
 @pytest.mark.parametrize("answer, says", [
@@ -145,5 +146,5 @@ def test_slow_requests_rejects_wrong_answers_with_a_reason(answer, says) -> None
 
 
 def test_a_rule_that_never_forgets_old_slow_requests_is_caught() -> None:
-    assert "forget the slow requests older than within_s" in failing(
+    assert "which of the earlier ones still count" in failing(
         check_slow_requests_rule, NeverForgets)
