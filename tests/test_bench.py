@@ -81,3 +81,18 @@ def test_iot_bench_prints_ratios_and_appends_a_results_line(tmp_path):
                      "read: bare kafka-python", "end to end: IoTPipeline"}
     assert run["params"]["n"] == 300 and all(r["n"] == 300 and r["ratio"] > 0
                                              for r in run["results"])
+
+
+def test_profiles_show_where_each_in_process_pipeline_spends_its_time():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "profiles.py"
+    out = subprocess.run([sys.executable, str(script), "windows", "logs", "--n", "300", "--top", "5"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "== windows: 300 records" in out.stdout and "== logs: 300 records" in out.stdout
+    assert "aggregation.py" in out.stdout  # the window engine is on both paths
+    bad = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown job 'nope'" in bad.stderr
