@@ -29,8 +29,10 @@ lab: env
 # scripts/install-system-deps.sh (run only where they are missing).
 # As root (CI), system-deps can install everything, so a test whose tool is
 # still missing fails instead of skipping (KAFKALAB_REQUIRE_SYSTEM_DEPS).
+# Two pytest-xdist workers share one broker; the notebooks and the checkers'
+# tests stay together, in order, on one of them (conftest.py says why).
 test: env system-deps lint
-	$(if $(filter 0,$(shell id -u)),KAFKALAB_REQUIRE_SYSTEM_DEPS=1 ,)$(PY) -m pytest
+	$(if $(filter 0,$(shell id -u)),KAFKALAB_REQUIRE_SYSTEM_DEPS=1 ,)$(PY) -m pytest -n 2 --dist loadgroup
 
 # ruff (style, bugs, imports) and mypy (types), both configured in pyproject.toml.
 lint: env

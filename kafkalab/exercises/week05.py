@@ -466,7 +466,13 @@ def _check_refusal(r: Result, producer: Any, ship_batch: Callable[..., Any], set
     except Exception as exc:  # noqa: BLE001 - what we want: the failure reached the caller
         r.check(True, f"a line the broker refused made ship_batch fail ({type(exc).__name__})", "")
     finally:
-        fresh.drop_topic(topic)
+        # Deleted, but not waited for: the learner's producer still knows the topic, and
+        # its next metadata refresh may create it again (auto.create.topics.enable), so
+        # "no longer listed" can take as long as that producer lives (a run timed out so).
+        from kafkalab.clients import Admin
+
+        with Admin() as admin:
+            admin.delete_topic(topic)
 
 
 def check_resend_prediction(predicted: Mapping[str, int], topic: str) -> Result:
