@@ -709,7 +709,10 @@ def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str, first_failu
            "PYTHONPATH": os.pathsep.join([str(Path(kafkalab.__file__).parents[1]),
                                           os.environ.get("PYTHONPATH", "")])}
     env.pop("KAFKALAB_STRICT_CHECKS", None)
-    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    # -rf: each failed test's name and reason near the end (what the learner is shown);
+    # kafka-python's deprecation warnings would otherwise push them out of the last lines.
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+                             "-W", "ignore::DeprecationWarning",
                              "-o", "addopts=", "--color=no", *(["-x"] if first_failure else []),
                              "test_order_totals.py"], cwd=folder, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
