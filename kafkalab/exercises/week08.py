@@ -709,6 +709,9 @@ def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str, first_failu
            "PYTHONPATH": os.pathsep.join([str(Path(kafkalab.__file__).parents[1]),
                                           os.environ.get("PYTHONPATH", "")])}
     env.pop("KAFKALAB_STRICT_CHECKS", None)
+    # With CI set (as on CI machines) pytest prints whole assertion diffs, also in the -rf
+    # summary, and the failed test's name left the last lines the learner is shown.
+    env.pop("CI", None)
     # -rf: each failed test's name and reason near the end (what the learner is shown);
     # kafka-python's deprecation warnings would otherwise push them out of the last lines.
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
