@@ -69,3 +69,15 @@ def run_bench(name: str, n: int, results_dir) -> tuple[str, dict]:
     assert "1.00x" in out.stdout  # the baseline's own ratio is printed
     (line,) = (Path(results_dir) / f"{name}.jsonl").read_text().splitlines()
     return out.stdout, json.loads(line)
+
+
+@pytest.fixture(scope="module")
+def secured():
+    """The secured one-node cluster (SASL/SCRAM and ACLs, ``broker.up(secure=True)``);
+    stopped after the module only if this fixture started it."""
+    from kafkalab import broker
+
+    info, started = broker.up(secure=True)
+    yield info
+    if started:
+        broker.down(1, secure=True)

@@ -28,14 +28,6 @@ from kafkalab import broker
 from kafkalab.broker import config
 
 
-@pytest.fixture(scope="module")
-def secured():
-    info, started = broker.up(secure=True)
-    yield info
-    if started:
-        broker.down(1, secure=True)
-
-
 @pytest.fixture
 def admin(secured):
     admin = KafkaAdminClient(**secured.client_config(), client_id="test-security")

@@ -156,16 +156,6 @@ def test_a_rule_made_before_the_check_is_still_refused():
 
 # -- Exercise 6: the ACLs of a consumer group, on the secured cluster ------------------
 
-@pytest.fixture(scope="module")
-def secured():
-    from kafkalab import broker
-
-    info, started = broker.up(secure=True)
-    yield info
-    if started:
-        broker.down(1, secure=True)
-
-
 def acl(principal, resource_type, name, operation=None, pattern=None):
     from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern
 
