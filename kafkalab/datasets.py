@@ -12,6 +12,10 @@ True
 Traceback (most recent call last):
   ...
 KeyError: "no data set 'no-such-set' in data/ (have: ...)"
+>>> load("../pyproject")
+Traceback (most recent call last):
+  ...
+KeyError: "no data set '../pyproject' in data/ (have: ...)"
 """
 
 from __future__ import annotations
@@ -43,13 +47,11 @@ def load(name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     CSV values stay strings (each lesson converts what it needs, as a consumer
     of real data must); JSON lines keep their JSON types.
     """
-    folder = data_dir()
-    for suffix in (".csv", ".jsonl"):
-        path = folder / f"{name}{suffix}"
-        if path.is_file():
-            break
-    else:
-        raise KeyError(f"no data set {name!r} in data/ (have: {', '.join(names()) or 'none'})")
+    found = {p.stem: p for p in sorted(data_dir().glob("*")) if p.suffix in (".csv", ".jsonl")}
+    if name not in found:  # also refuses a path ("../x"): only the files in data/ are sets
+        raise KeyError(f"no data set {name!r} in data/ (have: {', '.join(sorted(found)) or 'none'})")
+    path = found[name]
+    suffix = path.suffix
     rows: list[dict[str, Any]] = []
     with path.open(encoding="utf-8", newline="") as handle:
         if suffix == ".csv":
