@@ -2,8 +2,14 @@
 and confluent-kafka, against the same broker, and print each as a ratio to raw
 kafka-python.
 
-    python bench/clients.py            # 20,000 messages
-    python bench/clients.py --n 2000   # quicker
+    python bench/clients.py            # 20,000 messages, 3 rounds
+    python bench/clients.py --n 2000 --rounds 1   # quicker
+
+The clients take turns: one warm-up round (not counted: the broker's JIT and
+the first connections would otherwise be charged to whoever goes first), then
+``--rounds`` rounds in which each client produces and consumes in turn; each
+row is the median round. (One round, in a fixed order, put the producer ratio
+anywhere between 0.84 and 1.42 from one run to the next.)
 
 The broker is a local Apache Kafka one unless KAFKA_BROKERS is set. Results are
 appended to bench/results/clients.jsonl.
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import sys
 import uuid
 from pathlib import Path
@@ -92,7 +99,10 @@ def confluent_consume(topic: str, n: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__, 20000)
+    parser.add_argument("--rounds", type=int, default=3, help="counted rounds (median is reported)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     values = payloads(args.n)
     clients = [("raw kafka-python", raw_produce, raw_consume),
                ("kafkalab", kafkalab_produce, kafkalab_consume)]
@@ -102,27 +112,30 @@ def main(argv: list[str] | None = None) -> int:
         clients.append(("confluent-kafka", confluent_produce, confluent_consume))
     except ImportError:
         print("confluent-kafka is not installed: skipped")
-    rows = []
+    seconds: dict[str, list[float]] = {}
     with Admin() as admin:
-        for name, produce, consume in clients:
-            topic = f"bench-{uuid.uuid4().hex[:8]}"
-            admin.ensure_topic(topic, 3)
-            with Timer() as t:
-                produce(topic, values)
-            rows.append({"name": f"produce: {name}", "n": args.n, "seconds": round(t.seconds, 4),
-                         "per_s": args.n / t.seconds})
-            with Timer() as t:
-                got = consume(topic, args.n)
-            assert got == args.n, f"{name} consumed {got} of {args.n}"
-            rows.append({"name": f"consume: {name}", "n": args.n, "seconds": round(t.seconds, 4),
-                         "per_s": args.n / t.seconds})
-            admin.delete_topic(topic)
+        for round_ in range(args.rounds + 1):  # round 0 warms up and is not counted
+            for name, produce, consume in clients:
+                topic = f"bench-{uuid.uuid4().hex[:8]}"
+                admin.ensure_topic(topic, 3)
+                with Timer() as tp:
+                    produce(topic, values)
+                with Timer() as tc:
+                    got = consume(topic, args.n)
+                assert got == args.n, f"{name} consumed {got} of {args.n}"
+                admin.delete_topic(topic)
+                if round_:
+                    seconds.setdefault(f"produce: {name}", []).append(tp.seconds)
+                    seconds.setdefault(f"consume: {name}", []).append(tc.seconds)
+    rows = [{"name": name, "n": args.n, "seconds": round(statistics.median(s), 4),
+             "per_s": args.n / statistics.median(s), "rounds": [round(x, 4) for x in s]}
+            for name, s in seconds.items()]
     prod = [r for r in rows if r["name"].startswith("produce")]
     cons = [r for r in rows if r["name"].startswith("consume")]
     print(f"{args.n:,} JSON messages of about {len(json.dumps(values[0]))} bytes, 3 partitions")
     print(table(prod, "produce: raw kafka-python"))
     print(table(cons, "consume: raw kafka-python"))
-    path = record("clients", {"n": args.n, "broker": ",".join(bootstrap_servers())},
+    path = record("clients", {"n": args.n, "rounds": args.rounds, "broker": ",".join(bootstrap_servers())},
                   prod + cons, args.results_dir)
     print(f"results appended to {path}")
     return 0

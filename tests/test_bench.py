@@ -12,6 +12,9 @@ def test_clients_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     names = {r["name"] for r in run["results"]}
     assert {"produce: kafkalab", "consume: kafkalab", "produce: raw kafka-python"} <= names
     assert all(r["n"] == 300 and r["ratio"] > 0 for r in run["results"])
+    # One warm-up round is left out; each row is the median of the counted rounds.
+    assert all(len(r["rounds"]) == run["params"]["rounds"] == 3 for r in run["results"])
+    assert all(r["seconds"] == sorted(r["rounds"])[1] for r in run["results"])
 
 
 def test_batching_bench_prints_ratios_and_appends_a_results_line(tmp_path):
