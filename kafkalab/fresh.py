@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import time
 
+from kafka.errors import UnknownTopicOrPartitionError
+
 from kafkalab.clients.admin import Admin, TopicInfo, UnknownTopicError
 
 __all__ = ["drop_topic", "fresh_group", "fresh_topic"]
@@ -26,18 +28,23 @@ log = logging.getLogger(__name__)
 
 
 def drop_topic(name: str, *, admin: Admin | None = None, timeout: float = 30.0) -> bool:
-    """Delete ``name`` and wait (bounded) until the broker no longer lists it.
+    """Delete ``name`` and wait (bounded) until the broker no longer has *that* topic.
 
     Returns False if there was no such topic. Raises :class:`TimeoutError`
-    if it is still listed after ``timeout`` seconds.
+    if the same topic (same topic ID) is still listed after ``timeout`` seconds.
+
+    A producer that is still running may create the topic again as soon as it
+    is gone (``auto.create.topics.enable``): that is a new topic with a new
+    topic ID, so the old one counts as deleted rather than as "still listed".
     """
     own = admin is None
     admin = admin or Admin()
     try:
+        old_id = _topic_id(admin, name)
         if not admin.delete_topic(name):
             return False
         deadline = time.monotonic() + timeout
-        while name in admin.topics():
+        while (now := _topic_id(admin, name)) is not None and now == old_id:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"topic {name!r} is still listed {timeout} s after deleting it")
             time.sleep(0.2)
@@ -45,6 +52,17 @@ def drop_topic(name: str, *, admin: Admin | None = None, timeout: float = 30.0) 
     finally:
         if own:
             admin.close()
+
+
+def _topic_id(admin: Admin, name: str) -> str | None:
+    """The topic's ID (Kafka gives each topic one when it is created), or None if it is not listed."""
+    if name not in admin.topics():
+        return None
+    try:
+        (meta,) = admin.raw.describe_topics([name])
+    except UnknownTopicOrPartitionError:
+        return None
+    return str(meta.get("topic_id")) if meta.get("error_code", 0) == 0 else None
 
 
 def fresh_topic(name: str, partitions: int = 3, *, admin: Admin | None = None,
