@@ -7,12 +7,12 @@ failed check raises ExerciseFailed carrying the learner's message.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import uuid
 
 import pytest
 from kafka import KafkaProducer
+from kafka.serializer import DefaultSerializer, JsonSerializer
 
 from kafkalab import clients, logs
 from kafkalab.exercises import ExerciseFailed
@@ -59,8 +59,8 @@ def test_numbers_before_ids_fails():
 def make_producer(**overrides):
     config = dict(linger_ms=20, batch_size=64 * 1024, compression_type="gzip", acks="all")
     config.update(overrides)
-    return KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), key_serializer=str.encode,
-                         value_serializer=lambda v: json.dumps(v).encode(), **config)
+    return KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), key_serializer=DefaultSerializer(),
+                         value_serializer=JsonSerializer(), **config)
 
 
 def ship_batch(producer, records, topic):
@@ -125,8 +125,8 @@ def test_keyless_shipper_fails():
 
 def test_default_settings_fail():
     def defaults():
-        return KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), key_serializer=str.encode,
-                             value_serializer=lambda v: json.dumps(v).encode())
+        return KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), key_serializer=DefaultSerializer(),
+                             value_serializer=JsonSerializer())
 
     with pytest.raises(ExerciseFailed, match=r"state each setting .*linger_ms.*compression_type"):
         check_log_shipper(defaults, ship_batch, lines=50)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.serializer import DefaultSerializer
 from kafka.structs import OffsetAndMetadata
 
 from kafkalab import clients, windows
@@ -114,7 +115,7 @@ def counting(window_of, *, commit_first=False, max_polls=50):
     def window_counts(topic, group_id, size_ms, out_topic):
         consumer = KafkaConsumer(topic, bootstrap_servers=clients.bootstrap_servers(), group_id=group_id,
                                  auto_offset_reset="earliest", enable_auto_commit=False,
-                                 key_deserializer=bytes.decode)
+                                 key_deserializer=DefaultSerializer())
         producer = KafkaProducer(bootstrap_servers=clients.bootstrap_servers(), acks="all", linger_ms=10)
         counts, last = {}, {}
         try:
