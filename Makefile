@@ -30,9 +30,10 @@ lab: env
 # As root (CI), system-deps can install everything, so a test whose tool is
 # still missing fails instead of skipping (KAFKALAB_REQUIRE_SYSTEM_DEPS).
 # Two pytest-xdist workers share one broker; the notebooks and the checkers'
-# tests stay together, in order, on one of them (conftest.py says why).
+# tests stay together, in order, on one of them (conftest.py says why). The JUnit
+# report (each test's time) is what `python bench/suite.py` reads.
 test: env system-deps lint
-	$(if $(filter 0,$(shell id -u)),KAFKALAB_REQUIRE_SYSTEM_DEPS=1 ,)$(PY) -m pytest -n 2 --dist loadgroup
+	$(if $(filter 0,$(shell id -u)),KAFKALAB_REQUIRE_SYSTEM_DEPS=1 ,)$(PY) -m pytest -n 2 --dist loadgroup --junitxml=build/test-report.xml
 
 # ruff (style, bugs, imports) and mypy (types), both configured in pyproject.toml.
 lint: env
@@ -52,7 +53,7 @@ notebooks: env
 	$(PY) -m kafkalab.curriculum build
 
 bench: env
-	for b in clients batching orders logs windows cdc iot load; do $(PY) bench/$$b.py || exit 1; done
+	for b in clients batching orders logs windows cdc iot load suite; do $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

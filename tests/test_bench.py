@@ -99,3 +99,40 @@ def test_profiles_show_where_each_in_process_pipeline_spends_its_time():
     assert "aggregation.py" in out.stdout  # the window engine is on both paths
     bad = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown job 'nope'" in bad.stderr
+
+
+def test_suite_bench_reads_a_report_and_weighs_each_group(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    report = tmp_path / "report.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest" tests="4" failures="1" errors="0" time="70.0">'
+        '<testcase classname="tests.test_a" name="test_x" time="30.0"/>'
+        '<testcase classname="notebooks.week02" name="Cell 1@week-02" time="50.0"/>'
+        '<testcase classname="tests.exercises.test_week02" name="test_y[a]@week-02]" time="20.0"/>'
+        '<testcase classname="tests.test_a" name="test_z" time="20.0"/>'
+        "</testsuite></testsuites>")
+    script = Path(__file__).resolve().parent.parent / "bench" / "suite.py"
+    out = subprocess.run([sys.executable, str(script), "--report", str(report), "--results-dir",
+                          str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    (line,) = (tmp_path / "suite.jsonl").read_text().splitlines()
+    run = json.loads(line)
+    assert run["params"]["groups"] == {"week-02": 70.0, "(any worker)": 50.0}
+    wall = {r["name"]: r for r in run["results"]}["pytest wall time"]
+    assert wall["of_ideal"] == round(70 / 60, 3) and wall["ratio"] == round(70 / 120, 3)
+    assert "1 failed or errored" in out.stdout
+    # No report, or not a report: said in one line, nothing appended.
+    missing = subprocess.run([sys.executable, str(script), "--report", str(tmp_path / "none.xml"),
+                              "--results-dir", str(tmp_path / "r2")], capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 0 and "run `make test` first" in missing.stdout
+    assert not (tmp_path / "r2").exists()
+    (tmp_path / "bad.xml").write_text("not xml")
+    bad = subprocess.run([sys.executable, str(script), "--report", str(tmp_path / "bad.xml"),
+                          "--results-dir", str(tmp_path / "r2")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
