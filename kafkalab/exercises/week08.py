@@ -714,7 +714,10 @@ def _pytest_in(folder: Any, module: str, tests: str, bootstrap: str, first_failu
     env.pop("CI", None)
     # -rf: each failed test's name and reason near the end (what the learner is shown);
     # kafka-python's deprecation warnings would otherwise push them out of the last lines.
+    # nbval and xdist are the course's own plugins, not the learner's: loading them (nbval
+    # pulls in nbformat and jsonschema) took 3-4 of the 4-5 s each of these runs took to start.
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+                             "-p", "no:nbval", "-p", "no:xdist", "-p", "no:xdist.looponfail",
                              "-W", "ignore::DeprecationWarning",
                              "-o", "addopts=", "--color=no", *(["-x"] if first_failure else []),
                              "test_order_totals.py"], cwd=folder, env=env,
