@@ -56,7 +56,10 @@ def _port_closed(port: int) -> bool:
 
 # -- life cycle ---------------------------------------------------------------------
 
-def test_up_is_shared_down_stops_it_and_the_data_survives(private):
+def test_up_is_shared_down_stops_it_and_the_data_survives(private, monkeypatch):
+    sent = []  # down() asks the node to stop (SIGTERM: a controlled shutdown), never kills it
+    real_kill = os.kill
+    monkeypatch.setattr(cluster.os, "kill", lambda pid, sig: (sent.append(sig), real_kill(pid, sig)))
     info, started = broker.up()
     assert started and info.version == broker.KAFKA_VERSION
     again, started_again = broker.up()
@@ -74,6 +77,7 @@ def test_up_is_shared_down_stops_it_and_the_data_survives(private):
     assert broker.down()
     assert broker.status() is None and not broker.down()
     assert _port_closed(info.nodes[0].port)
+    assert signal.SIGTERM in sent and signal.SIGKILL not in sent
 
     # Durable: the same port, the same topic, record and committed offset.
     back, started = broker.up()
@@ -395,15 +399,6 @@ def test_reset_wipes_the_data_after_saying_so(private):
     out = _cli("reset", env={"KAFKALAB_STATE_DIR": str(private)})
     assert out.returncode == 0 and f"deleted every topic, record and offset in {folder}" in out.stdout
     assert not (folder / "node-1").exists() and broker.status() is None
-
-
-def test_sigterm_is_how_a_node_is_stopped(private, monkeypatch):
-    sent = []
-    real_kill = os.kill
-    monkeypatch.setattr(cluster.os, "kill", lambda pid, sig: (sent.append(sig), real_kill(pid, sig)))
-    broker.up()
-    broker.down()
-    assert signal.SIGTERM in sent and signal.SIGKILL not in sent
 
 
 def test_records_stamped_long_ago_are_kept(new_topic):
