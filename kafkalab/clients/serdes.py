@@ -20,6 +20,7 @@ import datetime as _dt
 import decimal
 import json
 import math
+import re
 import uuid
 from typing import Any, Literal
 
@@ -103,10 +104,19 @@ def loads_json(text: str) -> Any:
     ...
     ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
     """
+    # Two decoders made once (json.loads with options builds a new one per call, a
+    # tenth of a consumer's time per record). The one that checks every float in
+    # Python is only needed when a float could overflow: an exponent, or 300 digits.
+    decoder = _CHECKED if _MAY_OVERFLOW.search(text) else _FAST
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+        return decoder.decode(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+_FAST = json.JSONDecoder(parse_constant=_reject_constant)
+_CHECKED = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+_MAY_OVERFLOW = re.compile(r"\d[eE]|\d{300}")
 
 
 def unstorable(value: Any, where: str = "value") -> str | None:
