@@ -47,24 +47,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # Under `make test` the suite runs on two pytest-xdist workers (`-n 2 --dist loadgroup`).
 # A week's own items share fixed topic and group names (its lessons, its solutions, its
 # checkers and their tests) and each notebook's cells must run in order in one kernel,
-# so a week's items stay together, in order, on one worker. Weeks 1 and 8 share one
-# group with the JupyterLab run (it opens notebooks of both) and the tests of the
-# 3-node and secured clusters (week 8's lessons use those clusters; the tests stop
-# nodes). Every other test uses names of its own and goes wherever a worker is free.
+# so a week's items stay together, in order, on one worker. The JupyterLab runs join
+# week 1 (they open week 1's notebooks, which use fixed names; the week 8 lesson they
+# also open names its topic and group per run). The tests of the 3-node and secured
+# clusters join week 8 (its lessons use those clusters; the tests stop nodes). Every
+# other test uses names of its own and goes wherever a worker is free.
 _WEEK = re.compile(r"week(\d\d)|_week(\d\d)_")
-_WEEKS_1_AND_8 = ("tests/test_lab_browser.py", "tests/test_lab.py", "tests/test_replication.py",
-                  "tests/test_security.py", "tests/exercises/test_not_done.py")
+_WITH_WEEK = {"tests/test_lab_browser.py": "01", "tests/test_lab.py": "01", "tests/test_replication.py": "08",
+              "tests/test_security.py": "08", "tests/exercises/test_not_done.py": "08"}
 
 
 def _group(nodeid: str) -> str | None:
     path = nodeid.split("::", 1)[0]
-    if path.startswith(_WEEKS_1_AND_8):
-        return "weeks-1-and-8"
-    match = _WEEK.search(path)
-    if match is None:
-        return None
-    week = match.group(1) or match.group(2)
-    return "weeks-1-and-8" if week in ("01", "08") else f"week-{week}"
+    week = _WITH_WEEK.get(path)
+    if week is None:
+        match = _WEEK.search(path)
+        if match is None:
+            return None
+        week = match.group(1) or match.group(2)
+    return f"week-{week}"
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
