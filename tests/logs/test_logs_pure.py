@@ -24,6 +24,7 @@ from kafkalab.logs import (
     validate,
 )
 from kafkalab.logs.aggregate import percentile
+from kafkalab.logs.templates import DEFAULT_MASKS
 from kafkalab.testing import FakeClock
 
 T0 = 1_767_603_600_000
@@ -82,6 +83,33 @@ def test_messages_of_one_kind_share_a_template() -> None:
             f"amount {rng.randrange(5000)} in {rng.randrange(900)} ms" for _ in range(200)}
     assert len(msgs) == 200
     assert {template(m) for m in msgs} == {"payment <id> for <id> amount <num> in <num> ms"}
+
+
+def _every_mask_in_turn(message: str) -> str:
+    # The definition: each default mask substituted in order, none skipped.
+    for placeholder, pattern in DEFAULT_MASKS:
+        message = pattern.sub(placeholder, message)
+    return " ".join(message.split())
+
+
+def test_skipping_masks_a_line_cannot_hold_changes_no_template() -> None:
+    # The templater skips a mask when the line lacks text the mask needs (an @
+    # for an e-mail...). Random lines built from the masks' own pieces, glued in
+    # every order, must still get exactly the template of all eight masks in turn.
+    rng = random.Random(12)
+    pieces = ["ORD-20931", "pay_8f3a", "3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", "10.0.0.12:8080",
+              "a.b+c@mail.example.com", "http://inv:8080/stock?x=1", "https://h/p'q",
+              "'quoted 12'", '"dq 3"', "0xdeadbeef", "deadbeef12", "DEADBEEF", "12ms", "3.5s",
+              "-7", "+4.25", "512MB", "99%", "1.2.3", "x_1", "AB-cd", "٣", "\t", " ", "  ", "-",
+              "_", ".", "@", "'", '"', ":", "/", "e", "7", "aaaa-bbbb-cccc-dddd-eeee"]
+    lines = [f"{sep}".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
+             for sep in ("", " ", "-", ".") for _ in range(3000)]
+    lines += [r["message"] for r in simulate(120, seed=4, incidents=[
+        ErrorBurst("payments", start_s=10, duration_s=5), SlowDependency("api", start_s=20, duration_s=30)])]
+    assert [template(line) for line in lines] == [_every_mask_in_turn(line) for line in lines]
+    # A mask in place of a default one of the same name is never skipped.
+    custom = Templater(masks=[("<email>", r"at \S+")])
+    assert custom("mail at home") == "mail <email>"
 
 
 def test_extra_masks_run_before_the_defaults() -> None:
