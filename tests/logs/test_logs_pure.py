@@ -24,6 +24,7 @@ from kafkalab.logs import (
     validate,
 )
 from kafkalab.logs.aggregate import percentile
+from kafkalab.logs.record import normalise_level, to_iso
 from kafkalab.logs.templates import DEFAULT_MASKS
 from kafkalab.testing import FakeClock
 
@@ -57,6 +58,39 @@ def test_validate_accepts_other_shippers_spellings() -> None:
         "WARNING", "api", {}, None)
     from kafkalab.logs import timestamp_ms
     assert timestamp_ms(rec) == T0 - 3_600_000
+
+
+def test_validate_normalises_records_of_every_spelling_field_by_field() -> None:
+    # What validate promises, spelt out per field, on records in every spelling
+    # shippers use: the same dict, with its keys in the same order.
+    rng = random.Random(9)
+    records = simulate(60, seed=9, incidents=[ErrorBurst("payments", start_s=10, duration_s=5)])
+    for rec in records:
+        rec = dict(rec)
+        pick = rng.randrange(6)
+        if pick == 0:
+            rec["level"] = rng.choice(["warn", "Error", " info ", "FATAL", 40, 25])
+        elif pick == 1:
+            del rec["service"]
+        elif pick == 2:
+            del rec["source"]
+            rec.pop("host")
+            rec.pop("logger")
+        elif pick == 3:
+            rec["timestamp"] = T0 + rng.randrange(10**6)
+        elif pick == 4:
+            rec["metadata"] = None
+            rec["logger"] = None
+        got = validate(rec)
+        service = rec.get("service") or rec["source"]
+        expected = {**rec, "timestamp": rec["timestamp"] if isinstance(rec["timestamp"], str)
+                    else to_iso(rec["timestamp"]),
+                    "level": normalise_level(rec["level"]), "service": service,
+                    "source": rec.get("source") or service, "host": rec.get("host") or "",
+                    "logger": rec.get("logger") or "", "exception": rec.get("exception"),
+                    "metadata": dict(rec.get("metadata") or {})}
+        assert got == expected and list(got) == list(expected)
+        assert got is not rec and got["metadata"] is not rec.get("metadata")
 
 
 # ---------------------------------------------------------------- templates
