@@ -88,6 +88,11 @@ def _finite(text: str) -> float:
     return value
 
 
+# One decoder for every record: json.loads with options builds a new one per
+# call, which cost 1.3 of 2.9 us for a small log record.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+
+
 def loads_json(text: str) -> Any:
     """JSON as the standard defines it, which Python's reader does not enforce.
 
@@ -103,8 +108,10 @@ def loads_json(text: str) -> Any:
     ...
     ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
     """
+    if text.startswith("\ufeff"):  # what json.loads says, which the decoder alone does not
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+        return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 

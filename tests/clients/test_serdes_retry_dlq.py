@@ -1,5 +1,6 @@
 """Pure logic of the client layer: formats, backoff, dead-letter records."""
 
+import json
 import random
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from kafkalab.clients import Backoff, PermanentError, RetriesExhausted, TransientError, retry
 from kafkalab.clients.deadletter import dead_letter_record
 from kafkalab.clients.producer import normalise_headers
-from kafkalab.clients.serdes import DeserializationError, SerializationError, from_bytes, to_bytes
+from kafkalab.clients.serdes import DeserializationError, SerializationError, from_bytes, loads_json, to_bytes
 from kafkalab.testing import FakeClock, make_message
 
 
@@ -96,3 +97,17 @@ def test_json_that_python_accepts_but_json_does_not_is_refused(text):
     # record carrying them is dead-lettered with the reason, not processed.
     with pytest.raises(DeserializationError, match="not valid JSON"):
         from_bytes("json", text)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "b": [2.5, -0.0, "x", null, true]}', "\ufeff{}", " 7 ",
+                                  '{"a": 1', '{"a":1}{', "", '"\\ud800"'])
+def test_json_reads_like_json_loads_where_both_accept_and_says_the_same_otherwise(text):
+    # loads_json reuses one decoder; it must read and refuse as json.loads does.
+    try:
+        expected: object = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as info:
+            loads_json(text)
+        assert str(info.value) == str(exc)
+    else:
+        assert loads_json(text) == expected
