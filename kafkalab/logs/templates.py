@@ -9,10 +9,14 @@ The order of the masks matters: a UUID contains digits, so it must be masked
 as ``<uuid>`` before the number mask turns its digits into ``<num>``.
 
 Every log line goes through this, so it is on the aggregator's hot path: eight
-regex substitutions cost about 9 µs a line, most of it scanning for masks that
+regex substitutions cost about 7 µs a line, most of it scanning for masks that
 cannot match (a line without ``@`` holds no e-mail address). Each default mask
 therefore has a cheap test of text it cannot match without (:data:`_NEEDS`),
-and is skipped when the line lacks it; the result is the same.
+and is skipped when the line lacks it. And no default mask matches across
+whitespace except the quoted string, so a line without quotes is masked word
+by word, and each word's template is remembered: ``in``, ``ms`` and ``200``
+recur in line after line. Both give the same templates as all eight masks on
+the whole line (a test compares them).
 
 >>> template("payment 8812 for ORD-20931 failed after 3012 ms")
 'payment <num> for <id> failed after <num> ms'
@@ -73,6 +77,10 @@ _NEEDS: dict[str, Callable[[str], bool]] = {
 }
 
 
+#: How many words' templates a :class:`Templater` remembers before it starts afresh.
+_MAX_WORDS = 20_000
+
+
 class Templater:
     """Mask variable parts of messages with a list of ``(placeholder, regex)``.
 
@@ -101,13 +109,33 @@ class Templater:
         defaults = dict(DEFAULT_MASKS)
         self._steps = tuple((name, rx.sub, _NEEDS[name] if defaults.get(name) is rx else None)
                             for name, rx in self.masks)
+        # Word by word only with exactly the default masks: no match of theirs
+        # but <str>'s holds whitespace, and \b, (?<!...) and (?=...) see a
+        # space at a word's edge as they see the start or end of the text.
+        # Masks of one's own may not be like that.
+        self._by_word = self.masks == DEFAULT_MASKS
+        self._words: dict[str, str] = {}  # word -> its template, up to _MAX_WORDS of them
 
     def __call__(self, message: str) -> str:
-        for placeholder, sub, needs in self._steps:
-            if needs is None or needs(message):
-                message = sub(placeholder, message)
+        if self._by_word and "'" not in message and '"' not in message:
+            # Splitting first also collapses runs of whitespace, as below.
+            get = self._words.get
+            return " ".join([get(word) or self._word(word) for word in message.split()])
         # Collapse runs of whitespace so "a  b" and "a b" share a template.
-        return " ".join(message.split())
+        return " ".join(self._mask(message).split())
+
+    def _mask(self, text: str) -> str:
+        for placeholder, sub, needs in self._steps:
+            if needs is None or needs(text):
+                text = sub(placeholder, text)
+        return text
+
+    def _word(self, word: str) -> str:
+        masked = self._mask(word)
+        if len(self._words) >= _MAX_WORDS:
+            self._words.clear()  # ids and numbers keep coming; forget them all, keep it simple
+        self._words[word] = masked
+        return masked
 
 
 _DEFAULT = Templater()

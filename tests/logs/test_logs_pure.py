@@ -128,8 +128,10 @@ def _every_mask_in_turn(message: str) -> str:
 
 def test_skipping_masks_a_line_cannot_hold_changes_no_template() -> None:
     # The templater skips a mask when the line lacks text the mask needs (an @
-    # for an e-mail...). Random lines built from the masks' own pieces, glued in
-    # every order, must still get exactly the template of all eight masks in turn.
+    # for an e-mail...), and masks a line without quotes word by word, keeping
+    # each word's template. Random lines built from the masks' own pieces, glued
+    # in every order and by every kind of whitespace, must still get exactly the
+    # template of all eight masks in turn on the whole line.
     rng = random.Random(12)
     pieces = ["ORD-20931", "pay_8f3a", "3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", "10.0.0.12:8080",
               "a.b+c@mail.example.com", "http://inv:8080/stock?x=1", "https://h/p'q",
@@ -137,7 +139,9 @@ def test_skipping_masks_a_line_cannot_hold_changes_no_template() -> None:
               "-7", "+4.25", "512MB", "99%", "1.2.3", "x_1", "AB-cd", "٣", "\t", " ", "  ", "-",
               "_", ".", "@", "'", '"', ":", "/", "e", "7", "aaaa-bbbb-cccc-dddd-eeee"]
     lines = [f"{sep}".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
-             for sep in ("", " ", "-", ".") for _ in range(3000)]
+             for sep in ("", " ", "-", ".", "\t", "\u00a0", "\x1c", " \n ") for _ in range(2000)]
+    lines += ["", " ", "  a  ", "\u2003x\u2003"]
+    lines += lines  # twice: the second time, words come from what the first remembered
     lines += [r["message"] for r in simulate(120, seed=4, incidents=[
         ErrorBurst("payments", start_s=10, duration_s=5), SlowDependency("api", start_s=20, duration_s=30)])]
     assert [template(line) for line in lines] == [_every_mask_in_turn(line) for line in lines]
