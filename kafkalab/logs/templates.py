@@ -77,8 +77,10 @@ _NEEDS: dict[str, Callable[[str], bool]] = {
 }
 
 
-#: How many words' templates a :class:`Templater` remembers before it starts afresh.
+#: How many words' templates a :class:`Templater` remembers before it starts afresh,
+#: and the longest word it remembers (so the memory stays a few megabytes at most).
 _MAX_WORDS = 20_000
+_LONGEST_WORD = 100
 
 
 class Templater:
@@ -132,9 +134,10 @@ class Templater:
 
     def _word(self, word: str) -> str:
         masked = self._mask(word)
-        if len(self._words) >= _MAX_WORDS:
-            self._words.clear()  # ids and numbers keep coming; forget them all, keep it simple
-        self._words[word] = masked
+        if len(word) <= _LONGEST_WORD:  # a long blob (base64, a stack frame) rarely comes back
+            if len(self._words) >= _MAX_WORDS:
+                self._words.clear()  # ids and numbers keep coming; forget them all, keep it simple
+            self._words[word] = masked
         return masked
 
 

@@ -140,7 +140,7 @@ def test_skipping_masks_a_line_cannot_hold_changes_no_template() -> None:
               "_", ".", "@", "'", '"', ":", "/", "e", "7", "aaaa-bbbb-cccc-dddd-eeee"]
     lines = [f"{sep}".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
              for sep in ("", " ", "-", ".", "\t", "\u00a0", "\x1c", " \n ") for _ in range(2000)]
-    lines += ["", " ", "  a  ", "\u2003x\u2003"]
+    lines += ["", " ", "  a  ", "\u2003x\u2003", "ORD-1 " + "deadbeef12-" * 20 + " 7ms"]  # a word too long to keep
     lines += lines  # twice: the second time, words come from what the first remembered
     lines += [r["message"] for r in simulate(120, seed=4, incidents=[
         ErrorBurst("payments", start_s=10, duration_s=5), SlowDependency("api", start_s=20, duration_s=30)])]
