@@ -51,8 +51,6 @@ DEFAULT_MASKS: tuple[Mask, ...] = (
 
 
 _DIGIT = re.compile(r"\d")  # what \d matches (Unicode digits too), as the masks mean it
-
-
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")  # the run of hex digits a <hex> mask needs
 
 
