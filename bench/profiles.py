@@ -2,6 +2,7 @@
 
     python bench/profiles.py                 # windows, iot, logs; 20 000 records each
     python bench/profiles.py iot --n 5000 --top 30
+    python bench/profiles.py logs-pipeline   # LogAggregator.handle per record, as its loop calls it
 
 Profile before optimising (the speed issue asks for it): this runs the same
 in-process work as bench/windows.py, bench/iot.py and bench/logs.py (no broker),
@@ -52,7 +53,32 @@ def logs_job(n: int) -> Callable[[], object]:
     return lambda: bench.in_memory(recs)
 
 
-JOBS = {"windows": windows_job, "iot": iot_job, "logs": logs_job}
+def logs_pipeline_job(n: int) -> Callable[[], object]:
+    """What LogAggregator's loop does per record, without the broker: decode the
+    value into a Message (Consumer._decode), then handle() it (validate, windows,
+    rules), and flush at the end."""
+    import json
+
+    import logs as bench
+
+    from kafkalab.clients import Message
+    from kafkalab.clients.serdes import from_bytes
+    from kafkalab.logs import LogAggregator
+
+    raw = [json.dumps(r, separators=(",", ":")).encode() for r in bench.records_for(n)]
+    # Built here, not profiled: reading the rules' YAML (and its first import) is not per-record work.
+    agg = LogAggregator(group_id="profile", summaries_topic=None, alerts_topic=None)
+
+    def run() -> None:
+        for i, value in enumerate(raw):
+            agg.handle(Message("logs", 0, i, "api", from_bytes("json", value), raw_value=value))
+        agg.flush()
+        assert agg.windows.stats.added + agg.windows.stats.late == n, agg.windows.stats
+
+    return run
+
+
+JOBS = {"windows": windows_job, "iot": iot_job, "logs": logs_job, "logs-pipeline": logs_pipeline_job}
 
 
 def main(argv: list[str] | None = None) -> int:

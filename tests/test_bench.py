@@ -92,10 +92,11 @@ def test_profiles_show_where_each_in_process_pipeline_spends_its_time():
     from pathlib import Path
 
     script = Path(__file__).resolve().parent.parent / "bench" / "profiles.py"
-    out = subprocess.run([sys.executable, str(script), "windows", "logs", "--n", "300", "--top", "5"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(script), "windows", "logs", "logs-pipeline", "--n", "300",
+                          "--top", "5"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "== windows: 300 records" in out.stdout and "== logs: 300 records" in out.stdout
+    assert "== logs-pipeline: 300 records" in out.stdout and "(handle)" in out.stdout
     assert "aggregation.py" in out.stdout  # the window engine is on both paths
     bad = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown job 'nope'" in bad.stderr

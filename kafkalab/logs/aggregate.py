@@ -114,6 +114,9 @@ class WindowAggregator:
     def process(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Count one validated record; return the summaries of windows it closed."""
         emitted = self.aggregation.process(record["service"], record, timestamp_ms(record))
+        if not emitted:  # most records: added, nothing closed
+            self.stats.added += 1
+            return []
         if not any(isinstance(out, windows.LateRecord) for out in emitted):
             self.stats.added += 1
         return self._summarise_all(emitted)

@@ -141,7 +141,8 @@ class LogAggregator(TopicPipeline):
 
     def handle(self, msg: Message) -> None:
         """Process one decoded record; raise :class:`InvalidRecord` for bad input."""
-        self._publish_alerts()  # first, any alert a failed send left behind
+        if self._unsent:
+            self._publish_alerts()  # first, any alert a failed send left behind
         try:
             record = validate(msg.value)
         except InvalidLogRecord as exc:

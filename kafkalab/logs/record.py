@@ -52,6 +52,7 @@ _ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR", "TRACE": "DE
 
 #: Fields without which a record cannot be filtered, aggregated or alerted on.
 REQUIRED_FIELDS = ("timestamp", "level", "message")
+_EMPTY = (None, "")  # what counts as a missing field
 
 
 class InvalidLogRecord(ValueError):
@@ -135,7 +136,10 @@ def _parse_iso(value: str) -> int:
 
 def timestamp_ms(record: Mapping[str, Any]) -> int:
     """The record's time as epoch milliseconds."""
-    return _parse_timestamp(record.get("timestamp"))
+    value = record.get("timestamp")
+    if type(value) is str:  # the usual case, asked for by windows and every rule: straight to the cache
+        return _parse_iso(value)
+    return _parse_timestamp(value)
 
 
 def make_record(*, service: str, level: str | int, message: str, timestamp_ms: int,
@@ -171,30 +175,35 @@ def validate(value: Any) -> dict[str, Any]:
     """
     if not isinstance(value, Mapping):
         raise InvalidLogRecord(f"a log record must be a JSON object; got {type(value).__name__}")
-    missing = [f"'{f}'" for f in REQUIRED_FIELDS if value.get(f) in (None, "")]
-    service = value.get("service") or value.get("source")
-    if not service:
-        missing.append("'source' (or 'service')")
-    if missing:
+    # Every record goes through here: the usual, valid one is checked without
+    # building the list of what is missing (only a bad one needs it).
+    get = value.get
+    service = get("service") or get("source")
+    if (not service or get("timestamp") in _EMPTY or get("level") in _EMPTY
+            or get("message") in _EMPTY):
+        missing = [f"'{f}'" for f in REQUIRED_FIELDS if get(f) in _EMPTY]
+        if not service:
+            missing.append("'source' (or 'service')")
         names = ", ".join(sorted(missing))
         raise InvalidLogRecord(f"log record lacks required field(s) {names}")
     if not isinstance(value["message"], str):
         raise InvalidLogRecord(f"message must be text; got {type(value['message']).__name__}")
     if not isinstance(service, str):
         raise InvalidLogRecord(f"service must be text; got {service!r}")
-    metadata = value.get("metadata") or {}
+    metadata = get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise InvalidLogRecord(f"metadata must be a JSON object; got {type(metadata).__name__}")
-    ts = _parse_timestamp(value["timestamp"])
+    stamp = value["timestamp"]
+    ts = _parse_timestamp(stamp)
+    level = value["level"]
     out = dict(value)
-    out.update(
-        timestamp=value["timestamp"] if isinstance(value["timestamp"], str) else to_iso(ts),
-        level=normalise_level(value["level"]),
-        service=service,
-        source=value.get("source") or service,
-        host=value.get("host") or "",
-        logger=value.get("logger") or "",
-        exception=value.get("exception"),
-        metadata=dict(metadata),
-    )
+    # Set one by one, in this order (a new key goes last, as update() would put it).
+    out["timestamp"] = stamp if isinstance(stamp, str) else to_iso(ts)
+    out["level"] = level if type(level) is str and level in LEVELS else normalise_level(level)
+    out["service"] = service
+    out["source"] = get("source") or service
+    out["host"] = get("host") or ""
+    out["logger"] = get("logger") or ""
+    out["exception"] = get("exception")
+    out["metadata"] = dict(metadata)
     return out

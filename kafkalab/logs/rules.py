@@ -293,10 +293,11 @@ class NewTemplateRule(Rule):
     def process(self, record: Mapping[str, Any]) -> Alert | None:
         if not self.applies(record):
             return None
-        ts = timestamp_ms(record)
-        self._since = ts if self._since is None else self._since
+        if self._since is None:
+            self._since = timestamp_ms(record)
         if LEVELS[record["level"]] < self.level:
             return None
+        ts = timestamp_ms(record)  # only errors need it: most records stop above
         tmpl = self.templater(record.get("message") or "")
         key = (record["service"], tmpl)
         if key in self.known or tmpl in self.known:

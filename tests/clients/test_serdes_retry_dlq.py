@@ -1,5 +1,6 @@
 """Pure logic of the client layer: formats, backoff, dead-letter records."""
 
+import json
 import random
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from kafkalab.clients import Backoff, PermanentError, RetriesExhausted, TransientError, retry
 from kafkalab.clients.deadletter import dead_letter_record
 from kafkalab.clients.producer import normalise_headers
-from kafkalab.clients.serdes import DeserializationError, SerializationError, from_bytes, to_bytes
+from kafkalab.clients.serdes import DeserializationError, SerializationError, from_bytes, loads_json, to_bytes
 from kafkalab.testing import FakeClock, make_message
 
 
@@ -90,9 +91,32 @@ def test_headers_accept_dicts_and_pairs():
 
 
 @pytest.mark.parametrize("text", [b'{"amount": NaN}', b'{"amount": Infinity}', b"[-Infinity]",
-                                  b'{"amount": 1e400}', b"[" * 50_000 + b"]" * 50_000])
+                                  b'{"amount": 1e400}', b'{"amount": 2E+308}', b"[-1.5e999]",
+                                  b"[" + b"9" * 400 + b".5]",  # no exponent: 400 digits overflow too
+                                  b"[" * 50_000 + b"]" * 50_000])
 def test_json_that_python_accepts_but_json_does_not_is_refused(text):
     # json.loads takes all of these (the deep one raises RecursionError); a
     # record carrying them is dead-lettered with the reason, not processed.
     with pytest.raises(DeserializationError, match="not valid JSON"):
         from_bytes("json", text)
+
+
+@pytest.mark.parametrize("text", [b'{"a": 1.5, "b": -2.5e-3, "c": 1E5, "d": 0.1}', b'["1e999", "9e9"]',
+                                  b"[" + b"9" * 299 + b".5]", b'{"big": 1' + b"0" * 400 + b"}"])
+def test_finite_floats_and_numbers_in_strings_read_as_json_loads_reads_them(text):
+    # Floats are checked in Python only where one could overflow; the rest must not change.
+    assert from_bytes("json", text) == __import__("json").loads(text)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "b": [2.5, -0.0, "x", null, true]}', "\ufeff{}", " 7 ",
+                                  '{"a": 1', '{"a":1}{', "", '"\\ud800"'])
+def test_json_reads_like_json_loads_where_both_accept_and_says_the_same_otherwise(text):
+    # loads_json reuses one decoder; it must read and refuse as json.loads does.
+    try:
+        expected: object = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as info:
+            loads_json(text)
+        assert str(info.value) == str(exc)
+    else:
+        assert loads_json(text) == expected

@@ -24,6 +24,8 @@ from kafkalab.logs import (
     validate,
 )
 from kafkalab.logs.aggregate import percentile
+from kafkalab.logs.record import normalise_level, to_iso
+from kafkalab.logs.templates import DEFAULT_MASKS
 from kafkalab.testing import FakeClock
 
 T0 = 1_767_603_600_000
@@ -58,6 +60,39 @@ def test_validate_accepts_other_shippers_spellings() -> None:
     assert timestamp_ms(rec) == T0 - 3_600_000
 
 
+def test_validate_normalises_records_of_every_spelling_field_by_field() -> None:
+    # What validate promises, spelt out per field, on records in every spelling
+    # shippers use: the same dict, with its keys in the same order.
+    rng = random.Random(9)
+    records = simulate(60, seed=9, incidents=[ErrorBurst("payments", start_s=10, duration_s=5)])
+    for rec in records:
+        rec = dict(rec)
+        pick = rng.randrange(6)
+        if pick == 0:
+            rec["level"] = rng.choice(["warn", "Error", " info ", "FATAL", 40, 25])
+        elif pick == 1:
+            del rec["service"]
+        elif pick == 2:
+            del rec["source"]
+            rec.pop("host")
+            rec.pop("logger")
+        elif pick == 3:
+            rec["timestamp"] = T0 + rng.randrange(10**6)
+        elif pick == 4:
+            rec["metadata"] = None
+            rec["logger"] = None
+        got = validate(rec)
+        service = rec.get("service") or rec["source"]
+        expected = {**rec, "timestamp": rec["timestamp"] if isinstance(rec["timestamp"], str)
+                    else to_iso(rec["timestamp"]),
+                    "level": normalise_level(rec["level"]), "service": service,
+                    "source": rec.get("source") or service, "host": rec.get("host") or "",
+                    "logger": rec.get("logger") or "", "exception": rec.get("exception"),
+                    "metadata": dict(rec.get("metadata") or {})}
+        assert got == expected and list(got) == list(expected)
+        assert got is not rec and got["metadata"] is not rec.get("metadata")
+
+
 # ---------------------------------------------------------------- templates
 
 
@@ -82,6 +117,37 @@ def test_messages_of_one_kind_share_a_template() -> None:
             f"amount {rng.randrange(5000)} in {rng.randrange(900)} ms" for _ in range(200)}
     assert len(msgs) == 200
     assert {template(m) for m in msgs} == {"payment <id> for <id> amount <num> in <num> ms"}
+
+
+def _every_mask_in_turn(message: str) -> str:
+    # The definition: each default mask substituted in order, none skipped.
+    for placeholder, pattern in DEFAULT_MASKS:
+        message = pattern.sub(placeholder, message)
+    return " ".join(message.split())
+
+
+def test_skipping_masks_a_line_cannot_hold_changes_no_template() -> None:
+    # The templater skips a mask when the line lacks text the mask needs (an @
+    # for an e-mail...), and masks a line without quotes word by word, keeping
+    # each word's template. Random lines built from the masks' own pieces, glued
+    # in every order and by every kind of whitespace, must still get exactly the
+    # template of all eight masks in turn on the whole line.
+    rng = random.Random(12)
+    pieces = ["ORD-20931", "pay_8f3a", "3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b", "10.0.0.12:8080",
+              "a.b+c@mail.example.com", "http://inv:8080/stock?x=1", "https://h/p'q",
+              "'quoted 12'", '"dq 3"', "0xdeadbeef", "deadbeef12", "DEADBEEF", "12ms", "3.5s",
+              "-7", "+4.25", "512MB", "99%", "1.2.3", "x_1", "AB-cd", "٣", "\t", " ", "  ", "-",
+              "_", ".", "@", "'", '"', ":", "/", "e", "7", "aaaa-bbbb-cccc-dddd-eeee"]
+    lines = [f"{sep}".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
+             for sep in ("", " ", "-", ".", "\t", "\u00a0", "\x1c", " \n ") for _ in range(2000)]
+    lines += ["", " ", "  a  ", "\u2003x\u2003", "ORD-1 " + "deadbeef12-" * 20 + " 7ms"]  # a word too long to keep
+    lines += lines  # twice: the second time, words come from what the first remembered
+    lines += [r["message"] for r in simulate(120, seed=4, incidents=[
+        ErrorBurst("payments", start_s=10, duration_s=5), SlowDependency("api", start_s=20, duration_s=30)])]
+    assert [template(line) for line in lines] == [_every_mask_in_turn(line) for line in lines]
+    # A mask in place of a default one of the same name is never skipped.
+    custom = Templater(masks=[("<email>", r"at \S+")])
+    assert custom("mail at home") == "mail <email>"
 
 
 def test_extra_masks_run_before_the_defaults() -> None:
