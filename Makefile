@@ -51,7 +51,13 @@ test-fast: env
 notebooks: env
 	$(PY) -m kafkalab.curriculum build
 
-bench: env
+# The benchmarks' peers (quix-streams) come from the bench extra, installed once.
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: env $(BENCH_STAMP)
 	for b in clients batching orders logs windows cdc iot load; do $(PY) bench/$$b.py || exit 1; done
 
 clean:
