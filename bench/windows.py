@@ -9,12 +9,12 @@ In process (no broker): the same out-of-order orders through a tumbling
 kafkalab's WindowedAggregation and by pandas (groupby + resample; one
 resample per hop offset), checked equal, as events per second with pandas
 as the baseline. pandas sees the whole batch at once; kafkalab one record at
-a time (``process``), and a poll of 500 at a time (``process_batch``, what the
+a time (``process``), and a poll at a time (``process_batch``, what the
 stream processor does), with late-record handling.
 
 End to end: the same orders from a 3-partition topic, by the processor as
-``python -m kafkalab.streams --emit final`` runs it (consumer group, polls of
-500, per-partition windows, a checkpoint to the changelog after each poll,
+``python -m kafkalab.streams --emit final`` runs it (consumer group, its polls
+of --batch-size, per-partition windows, a checkpoint to the changelog after each poll,
 results to an output topic), checked against the in-process result, with raw
 kafka-python consumption of the same records (assign, seek to beginning,
 decode JSON, no processing) as the baseline.
@@ -37,11 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafkalab import windows  # noqa: E402
+from kafkalab.streams import __main__ as cli  # noqa: E402
 from kafkalab.testing import seeded  # noqa: E402
 
 T0 = 1_767_225_600_000
-#: Records per poll: the stream processor's (and python -m kafkalab.streams') default batch size.
-POLL = 500
+#: Records per poll: python -m kafkalab.streams' default batch size.
+POLL = cli.parse_args([]).batch_size
 
 
 def make_orders(n: int, seed: int = 7) -> list[dict]:
@@ -122,8 +123,6 @@ def end_to_end(orders: list[dict]) -> list[dict]:
     """From a topic: raw kafka-python reads, then the processor as its command line runs it."""
     from kafkalab.clients import Admin, Bounds, Producer
     from kafkalab.frames import read_topic
-    from kafkalab.streams import __main__ as cli
-
     n = len(orders)
     topic = f"bench-windows-{uuid.uuid4().hex[:8]}"
     with Admin() as admin:
@@ -187,7 +186,7 @@ def quix(topic: str, orders: list[dict], final: dict) -> list[dict]:
 
     try:
         with warnings.catch_warnings():  # its dependencies' deprecation notices
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             from quixstreams import Application
             from quixstreams.dataframe.windows import Count, Sum
     except ImportError:

@@ -29,7 +29,7 @@ def test_windows_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     stdout, run = run_bench("windows", 400, tmp_path)
     assert "tumbling 1 min: pandas" in stdout and "quix-streams" in stdout
     names = {r["name"] for r in run["results"]}
-    assert {"tumbling 1 min: kafkalab", "tumbling 1 min: kafkalab, polls of 500",
+    assert {"tumbling 1 min: kafkalab", "tumbling 1 min: kafkalab, polls of 5000",
             "hopping 3 min / 1 min: pandas", "from topic: kafkalab Processor",
             "from topic: raw kafka-python"} <= names
     assert all(r["n"] == 400 and r["ratio"] > 0 for r in run["results"])

@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--grace-ms", type=int, default=10_000)
     ap.add_argument("--emit", choices=["update", "final"], default="update")
     Bounds.add_arguments(ap, timeout=60.0, idle_timeout=10.0)
-    ap.add_argument("--batch-size", type=int, default=500, help="records per poll/checkpoint")
+    ap.add_argument("--batch-size", type=int, default=5000,
+                    help="records per poll, and per checkpoint (fewer: less to redo after a crash)")
     ap.add_argument("--die-after", type=int, help="SIGKILL this process after N records")
     return ap.parse_args(argv)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kafkalab.windows.window import WindowSpec, window_starts
+from kafkalab.windows.window import Window, WindowSpec, window_start, window_starts
 
 __all__ = ["Hopping"]
 
@@ -52,6 +52,13 @@ class Hopping(WindowSpec):
         pairs = [(i, last - back) for i, (t, last) in enumerate(zip(times, lasts, strict=True))
                  for back in backs if last - back > t - size]
         return [i for i, _ in pairs], [s for _, s in pairs]
+
+    def windows_for(self, ts_ms: int) -> list[Window]:
+        # placements() for one time without the lists (process() calls it for every
+        # record); tests/windows/test_batch.py checks that the two agree.
+        last = window_start(ts_ms, self.advance_ms)
+        return [Window(s, s + self.size_ms)
+                for s in reversed(range(last, ts_ms - self.size_ms, -self.advance_ms))]
 
     def __repr__(self) -> str:
         return f"Hopping(size_ms={self.size_ms}, advance_ms={self.advance_ms})"
