@@ -195,7 +195,8 @@ def quix(topic: str, orders: list[dict], final: dict) -> list[dict]:
     from kafkalab.clients import bootstrap_servers
 
     n, seen, results = len(orders), [0], {}
-    with tempfile.TemporaryDirectory() as state_dir, Timer() as t:
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as state_dir, Timer() as t:
+        warnings.simplefilter("ignore")  # its dependencies' deprecation notices
         app = Application(broker_address=",".join(bootstrap_servers()),
                           consumer_group=f"bench-quix-{uuid.uuid4().hex[:8]}",
                           auto_offset_reset="earliest", state_dir=state_dir, loglevel=logging.WARNING)
