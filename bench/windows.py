@@ -8,17 +8,21 @@ In process (no broker): the same out-of-order orders through a tumbling
 (1 min) and a hopping (3 min every 1 min) count-and-sum per customer, by
 kafkalab's WindowedAggregation and by pandas (groupby + resample; one
 resample per hop offset), checked equal, as events per second with pandas
-as the baseline. pandas sees the whole batch at once; the stream processor
-one record at a time, with late-record handling: the ratio is the price of
-streaming.
+as the baseline. pandas sees the whole batch at once; kafkalab one record at
+a time (``process``), and a poll at a time (``process_batch``, what the
+stream processor does), with late-record handling.
 
-End to end: the same orders from a 3-partition topic, by a kafkalab
-Processor (consumer group, per-partition windows, checkpoints to the
-changelog) against raw kafka-python consumption of the same records
-(assign, seek to beginning, decode JSON, no processing) as the baseline.
+End to end: the same orders from a 3-partition topic, by the processor as
+``python -m kafkalab.streams --emit final`` runs it (consumer group, its polls
+of --batch-size, per-partition windows, a checkpoint to the changelog after each poll,
+results to an output topic), checked against the in-process result, with raw
+kafka-python consumption of the same records (assign, seek to beginning,
+decode JSON, no processing) as the baseline.
 
-quix-streams runs the same work when it is installed (it is not a kafkalab
-dependency). Results are appended to bench/results/windows.jsonl.
+quix-streams runs the same job from the same topic when it is installed (the
+``bench`` extra: ``pip install -e '.[bench]'``; ``make bench`` does it), and
+its final windows are checked against ours. Results are appended to
+bench/results/windows.jsonl.
 """
 
 from __future__ import annotations
@@ -33,9 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Timer, bench_parser, raw_consume, record, table  # noqa: E402
 
 from kafkalab import windows  # noqa: E402
+from kafkalab.streams import __main__ as cli  # noqa: E402
 from kafkalab.testing import seeded  # noqa: E402
 
 T0 = 1_767_225_600_000
+#: Records per poll: python -m kafkalab.streams' default batch size.
+POLL = cli.parse_args([]).batch_size
 
 
 def make_orders(n: int, seed: int = 7) -> list[dict]:
@@ -49,14 +56,25 @@ def make_orders(n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def ours(orders: list[dict], spec) -> dict:
+def ours(orders: list[dict], spec, batch: int = 1) -> dict:
+    """kafkalab's windows: record by record (``batch=1``), or ``batch`` records at a time
+    through ``process_batch``, as the stream processor hands it each poll."""
     agg = windows.WindowedAggregation(
         spec, windows.Fields(count=windows.Count(), revenue=windows.Sum("total")),
         grace_ms=60_000, emit="final")
     out = {}
-    for o in orders:
-        for r in agg.process(o["customerId"], o, o["timestamp"]):
-            out[(r.key, r.window.start_ms)] = r.value
+    if batch == 1:
+        for o in orders:
+            for r in agg.process(o["customerId"], o, o["timestamp"]):
+                out[(r.key, r.window.start_ms)] = r.value
+    else:
+        for i in range(0, len(orders), batch):
+            chunk = orders[i:i + batch]
+            emitted, refused = agg.process_batch([o["customerId"] for o in chunk], chunk,
+                                                 [o["timestamp"] for o in chunk])
+            assert not refused
+            for r in emitted:
+                out[(r.key, r.window.start_ms)] = r.value
     for r in agg.flush():
         out[(r.key, r.window.start_ms)] = r.value
     return out
@@ -87,17 +105,24 @@ def in_process(orders: list[dict]) -> list[dict]:
         with Timer() as to:
             got = ours(orders, spec)
         assert got == expected, f"{label}: kafkalab and pandas disagree"
+        with Timer() as tb:
+            got = ours(orders, spec, batch=POLL)
+        assert got == expected, f"{label}: kafkalab in batches and pandas disagree"
         rows.append({"name": f"{label}: pandas", "group": label, "n": n,
                      "seconds": round(tp.seconds, 4), "per_s": n / tp.seconds})
         rows.append({"name": f"{label}: kafkalab", "group": label, "n": n,
-                     "seconds": round(to.seconds, 4), "per_s": n / to.seconds})
+                     "seconds": round(to.seconds, 4), "per_s": n / to.seconds,
+                     "note": "record by record (process)"})
+        rows.append({"name": f"{label}: kafkalab, polls of {POLL}", "group": label, "n": n,
+                     "seconds": round(tb.seconds, 4), "per_s": n / tb.seconds,
+                     "note": "process_batch, as the stream processor hands it each poll"})
     return rows
 
 
 def end_to_end(orders: list[dict]) -> list[dict]:
-    from kafkalab.clients import Admin, Producer
-    from kafkalab.streams import Processor, Stream
-
+    """From a topic: raw kafka-python reads, then the processor as its command line runs it."""
+    from kafkalab.clients import Admin, Bounds, Producer
+    from kafkalab.frames import read_topic
     n = len(orders)
     topic = f"bench-windows-{uuid.uuid4().hex[:8]}"
     with Admin() as admin:
@@ -110,25 +135,90 @@ def end_to_end(orders: list[dict]) -> list[dict]:
     with Timer() as t_raw:
         raw_consume(topic, n)
 
-    results = []
-    pipeline = (Stream(topic).group_by_key()
-                .window(windows.Tumbling(60_000), grace_ms=60_000, time="timestamp", emit="final")
-                .aggregate(windows.Fields(count=windows.Count(), revenue=windows.Sum("total")))
-                .foreach(results.append))
-    with Processor(pipeline, application_id=f"bench-{uuid.uuid4().hex[:8]}") as proc:
-        with Timer() as t_ours:
-            stats = proc.run(max_messages=n, timeout=600, flush_windows=True)
-    assert stats.seen == n, f"the processor read {stats.seen} of {n}"
-    assert sum(r.value["count"] for r in results) == n
-    with Admin() as admin:
-        admin.delete_topic(topic)
-    return [
+    # python -m kafkalab.streams with its own poll size and checkpoint after every
+    # poll; final results only (as quix-streams' .final() below), a grace that lets
+    # no order be late, and a bound on the records read instead of waiting idle.
+    app = f"bench-{uuid.uuid4().hex[:8]}"
+    args = cli.parse_args(["--input", topic, "--output", f"{topic}-out", "--app-id", app,
+                           "--emit", "final", "--grace-ms", "60000", "--max-messages", str(n),
+                           "--timeout", "600"])
+    with Timer() as t_ours:
+        with cli.processor(args) as proc:
+            stats = proc.run(Bounds.from_args(args))
+            still_open = proc.results()
+    assert stats.seen == n and stats.late == 0 and not stats.dead_lettered, stats
+    # Check: the final results in the output topic and the windows still open are
+    # exactly the in-process result.
+    out = read_topic(f"{topic}-out", timeout=60)
+    final = {} if out.empty else {
+        (k, start): value for k, start, value in zip(out["key"], out["windowStart"], out["value"], strict=True)}
+    got = dict(final)
+    got.update({(r.key, r.window.start_ms): r.value for r in still_open})
+    assert len(out) == stats.results and got == ours(orders, windows.Tumbling(60_000)), \
+        "the processor's windows differ from the in-process ones"
+    rows = [
         {"name": "from topic: raw kafka-python", "group": "e2e", "n": n,
          "seconds": round(t_raw.seconds, 4), "per_s": n / t_raw.seconds},
         {"name": "from topic: kafkalab Processor", "group": "e2e", "n": n,
          "seconds": round(t_ours.seconds, 4), "per_s": n / t_ours.seconds,
-         "note": "includes the group join and checkpoints"},
+         "batches": stats.batches, "checkpoints": stats.checkpoints,
+         "note": f"as python -m kafkalab.streams runs it: polls of {args.batch_size}, a checkpoint "
+                 "after each; includes the group join"},
     ]
+    rows += quix(topic, orders, final)
+    with Admin() as admin:
+        for t in (topic, f"{topic}-out", f"{app}-changelog", f"{app}-late"):
+            admin.delete_topic(t)
+    return rows
+
+
+def quix(topic: str, orders: list[dict], final: dict) -> list[dict]:
+    """The same job with quix-streams (the ``bench`` extra), on the same broker and topic.
+
+    Its defaults (checkpoint every 5 s, a changelog topic per window state),
+    tumbling 1 min with the same grace, count and sum per customer, final
+    results closed by partition stream time as the processor does. It stops once
+    it has read every order; its final windows must be the processor's ``final`` ones.
+    """
+    import logging
+    import tempfile
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # its dependencies' deprecation notices
+            warnings.simplefilter("ignore")
+            from quixstreams import Application
+            from quixstreams.dataframe.windows import Count, Sum
+    except ImportError:
+        print("quix-streams is not installed (pip install -e '.[bench]', or make bench): skipped")
+        return []
+    from kafkalab.clients import bootstrap_servers
+
+    n, seen, results = len(orders), [0], {}
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as state_dir, Timer() as t:
+        warnings.simplefilter("ignore")  # its dependencies' deprecation notices
+        app = Application(broker_address=",".join(bootstrap_servers()),
+                          consumer_group=f"bench-quix-{uuid.uuid4().hex[:8]}",
+                          auto_offset_reset="earliest", state_dir=state_dir, loglevel=logging.WARNING)
+        source = app.topic(topic, key_deserializer="str", value_deserializer="json",
+                           timestamp_extractor=lambda value, headers, ts, ts_type: value["timestamp"])
+
+        def read(_value: dict) -> None:
+            seen[0] += 1
+            if seen[0] == n:
+                app.stop()
+
+        def keep(row: dict, key: str, _ts: int, _headers: object) -> None:
+            results[(key, row["start"])] = {"count": row["count"], "revenue": row["revenue"]}
+
+        sdf = app.dataframe(source).update(read)
+        (sdf.tumbling_window(60_000, grace_ms=60_000).agg(count=Count(), revenue=Sum("total"))
+         .final(closing_strategy="partition").update(keep, metadata=True))
+        app.run()
+    assert seen[0] == n and results == final, "quix-streams' final windows differ from kafkalab's"
+    return [{"name": "from topic: quix-streams", "group": "e2e", "n": n, "seconds": round(t.seconds, 4),
+             "per_s": n / t.seconds, "windows": len(results),
+             "note": "its defaults (state in RocksDB, checkpoint every 5 s); includes the group join"}]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,10 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         e2e = end_to_end(orders)
         print(table(e2e, "from topic: raw kafka-python"))
         rows += e2e
-    try:
-        import quixstreams  # noqa: F401
-    except ImportError:
-        print("quix-streams is not installed: skipped")
     from kafkalab.clients import bootstrap_servers
 
     params = {"n": args.n, "broker": None if args.no_broker else ",".join(bootstrap_servers())}

@@ -32,8 +32,9 @@ def test_windows_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     stdout, run = run_bench("windows", 400, tmp_path)
     assert "tumbling 1 min: pandas" in stdout and "quix-streams" in stdout
     names = {r["name"] for r in run["results"]}
-    assert {"tumbling 1 min: kafkalab", "hopping 3 min / 1 min: pandas",
-            "from topic: kafkalab Processor", "from topic: raw kafka-python"} <= names
+    assert {"tumbling 1 min: kafkalab", "tumbling 1 min: kafkalab, polls of 5000",
+            "hopping 3 min / 1 min: pandas", "from topic: kafkalab Processor",
+            "from topic: raw kafka-python"} <= names
     assert all(r["n"] == 400 and r["ratio"] > 0 for r in run["results"])
 
 
@@ -92,10 +93,12 @@ def test_profiles_show_where_each_in_process_pipeline_spends_its_time():
     from pathlib import Path
 
     script = Path(__file__).resolve().parent.parent / "bench" / "profiles.py"
-    out = subprocess.run([sys.executable, str(script), "windows", "logs", "logs-pipeline", "--n", "300",
-                          "--top", "5"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(script), "windows", "windows-batch", "logs", "logs-pipeline",
+                          "--n", "300", "--top", "5"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "== windows: 300 records" in out.stdout and "== logs: 300 records" in out.stdout
+    # the windows jobs run a tumbling and a hopping windowing: two passes
+    assert "== windows: 600 records" in out.stdout and "== windows-batch: 600 records" in out.stdout
+    assert "== logs: 300 records" in out.stdout and "function calls per record" in out.stdout
     assert "== logs-pipeline: 300 records" in out.stdout and "(handle)" in out.stdout
     assert "aggregation.py" in out.stdout  # the window engine is on both paths
     bad = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=60)

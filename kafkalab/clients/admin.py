@@ -121,7 +121,10 @@ class Admin:
             log.info("created topic %s (%d partitions, replication %d)", name, partitions, rf)
             return True
         except TopicAlreadyExistsError:
-            have = self.describe_topic(name).partitions
+            # Created a moment ago by someone else (two processors starting
+            # together): its metadata may not have reached us yet.
+            have = retry(lambda: self.describe_topic(name), backoff=Backoff(initial=0.05, max_delay=0.5, attempts=20),
+                         retry_on=lambda exc: isinstance(exc, UnknownTopicError)).partitions
             if have < partitions:
                 log.warning("topic %s exists with %d partitions, fewer than the %d asked for",
                             name, have, partitions)

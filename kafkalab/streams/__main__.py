@@ -42,7 +42,8 @@ def orders_per_minute(input_topic: str, output_topic: str, *, window_ms: int = 6
             .to(output_topic))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (bench/windows.py runs the processor from it, as the CLI does)."""
     ap = argparse.ArgumentParser(prog="python -m kafkalab.streams", description=__doc__.split("\n")[0])
     ap.add_argument("--input", default="orders")
     ap.add_argument("--output", default="orders-per-minute")
@@ -51,23 +52,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grace-ms", type=int, default=10_000)
     ap.add_argument("--emit", choices=["update", "final"], default="update")
     Bounds.add_arguments(ap, timeout=60.0, idle_timeout=10.0)
-    ap.add_argument("--batch-size", type=int, default=500, help="records per poll/checkpoint")
+    ap.add_argument("--batch-size", type=int, default=5000,
+                    help="records per poll, and per checkpoint (fewer: less to redo after a crash)")
     ap.add_argument("--die-after", type=int, help="SIGKILL this process after N records")
-    args = ap.parse_args(argv)
-    configure_logging()
+    return ap.parse_args(argv)
 
-    handled = [0]
 
-    def die(_proc: Processor, _msg: object) -> None:
-        handled[0] += 1
-        if args.die_after is not None and handled[0] >= args.die_after:
-            sys.stdout.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+def processor(args: argparse.Namespace) -> Processor:
+    """The processor the command line describes (not started)."""
+    on_record = None
+    if args.die_after is not None:
+        # Only then a callback per record: with one, the processor takes its
+        # polls record by record instead of a partition's records at once.
+        handled = [0]
 
+        def die(_proc: Processor, _msg: object) -> None:
+            handled[0] += 1
+            if handled[0] >= args.die_after:
+                sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        on_record = die
     table = orders_per_minute(args.input, args.output, window_ms=args.window_ms,
                               grace_ms=args.grace_ms, emit=args.emit)
-    with Processor(table, application_id=args.app_id, on_record=die,
-                   batch_size=args.batch_size) as proc:
+    return Processor(table, application_id=args.app_id, on_record=on_record,
+                     batch_size=args.batch_size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging()
+    with processor(args) as proc:
         stats = proc.run(Bounds.from_args(args))
     print(json.dumps(stats.__dict__))
     return 0

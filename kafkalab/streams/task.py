@@ -55,6 +55,7 @@ class Task:
         each with its stage: ``"event-time"`` for an unusable time,
         ``"aggregate"`` for a value the aggregator refused. A bad pair does not
         stop the others: one bad pair of a ``flat_map`` does not lose its siblings.
+        This is :meth:`process_many` with one message.
 
         >>> from kafkalab import windows
         >>> from kafkalab.streams import Stream
@@ -65,29 +66,44 @@ class Task:
         >>> [(r.key, r.value) for r in out], [stage for _, stage in errors]
         ([('a', 1)], ['event-time'])
         """
-        out: list[WindowResult | LateRecord] = []
-        errors: list[tuple[Exception, str]] = []
-        for key, value in pairs:
-            try:
-                out.extend(self.process_value(key, value, msg))
-            except EventTimeError as exc:
-                errors.append((exc, "event-time"))
-            except Exception as exc:  # noqa: BLE001 - the aggregator refused the value
-                errors.append((exc, "aggregate"))
-        return out, errors
+        out, errors = self.process_many([(msg, pairs)])
+        return out, [(exc, stage) for _, exc, stage in errors]
 
-    def process_value(self, key: Any, value: Any, msg: Message) -> list[WindowResult | LateRecord]:
-        """Aggregate one (already transformed) value of ``msg``.
+    def process_many(self, items: Iterable[tuple[Message, Iterable[tuple[Any, Any]]]]
+                     ) -> tuple[list[WindowResult | LateRecord], list[tuple[Message, Exception, str]]]:
+        """Aggregate the pairs of many messages (a poll's worth), in order, at once.
 
-        Raises :class:`~kafkalab.streams.EventTimeError` for a bad time,
-        and whatever the aggregator raises for a value it cannot take.
+        The outputs are those of :meth:`process` on each message in turn
+        (the window engine's :meth:`~kafkalab.windows.WindowedAggregation.process_batch`
+        guarantees it); the errors come with their message, in input order.
         """
-        # The event time is read from the value as transformed (a map_values
-        # may have parsed it), with the Kafka timestamp of the source record.
-        ts = event_time(self.table.windowed.time,
-                        msg if value is msg.value else replace(msg, value=value))
+        keys: list[Any] = []
+        values: list[Any] = []
+        times: list[int] = []
+        sources: list[Message] = []
+        errors: list[tuple[int, Message, Exception, str]] = []  # with the pair's position
+        time = self.table.windowed.time
+        for msg, pairs in items:
+            for key, value in pairs:
+                # The event time is read from the value as transformed (a map_values
+                # may have parsed it), with the Kafka timestamp of the source record.
+                try:
+                    ts = event_time(time, msg if value is msg.value else replace(msg, value=value))
+                except EventTimeError as exc:
+                    errors.append((len(keys), msg, exc, "event-time"))
+                    continue
+                keys.append(key)
+                values.append(value)
+                times.append(ts)
+                sources.append(msg)
+        if not keys:
+            return [], [e[1:] for e in errors]
         self.dirty = True
-        return self.aggregation.process(key, value, ts)
+        out, refused = self.aggregation.process_batch(keys, values, times)
+        if refused:
+            errors += [(i, sources[i], exc, "aggregate") for i, exc in refused]
+            errors.sort(key=lambda e: e[0])  # stable: a time error before the pair after it
+        return out, [e[1:] for e in errors]
 
     def snapshot(self) -> dict[str, Any]:
         return {"partition": self.partition, "offset": self.next_offset, "seen": self.seen,

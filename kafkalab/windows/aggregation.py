@@ -44,8 +44,12 @@ quiet one's records late.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+import operator
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,7 +57,7 @@ from kafkalab.windows.aggregators import Aggregator
 from kafkalab.windows.count_based import CountBased
 from kafkalab.windows.session import Session
 from kafkalab.windows.sliding import Sliding
-from kafkalab.windows.watermark import Watermark
+from kafkalab.windows.watermark import NO_TIME, Watermark
 from kafkalab.windows.window import Window, WindowSpec, iso
 
 __all__ = ["Closing", "EmitMode", "LateRecord", "WindowResult", "WindowedAggregation"]
@@ -63,6 +67,8 @@ Closing = Literal["partition", "key"]
 
 #: The one closing scope of ``closing="partition"`` (a key never equals it).
 _PARTITION = object()
+#: A window not in the state yet (``None`` may be an accumulator).
+_NEW = object()
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ class WindowedAggregation:
         self._counted: dict[Any, int] = {}  # CountBased: records numbered so far per key
         # Which path process() takes, decided once (it runs for every record).
         self._fixed = not isinstance(spec, (Session, Sliding, CountBased))
+        self._by_key = closing == "key"
 
     # -- reading the state -------------------------------------------------
 
@@ -225,7 +232,14 @@ class WindowedAggregation:
         return acc
 
     def process(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
-        """Add one record; return what to emit (results and/or a late record)."""
+        """Add one record; return what to emit (results and/or a late record).
+
+        Whatever the aggregator raises for a value it refuses propagates. For
+        tumbling and hopping windows such a record changes nothing, not even
+        stream time (as in :meth:`process_batch`).
+        """
+        if self._fixed:
+            return self._process_fixed(key, value, ts_ms)
         self.records += 1
         self.clock.observe(ts_ms)
         if self.closing == "key":
@@ -234,9 +248,7 @@ class WindowedAggregation:
             clock.observe(ts_ms)
         else:
             scope, clock = _PARTITION, self.clock
-        if self._fixed:
-            out = self._process_fixed(key, value, ts_ms, clock)
-        elif isinstance(self.spec, Session):
+        if isinstance(self.spec, Session):
             out = self._process_session(key, value, ts_ms, clock)
         elif isinstance(self.spec, Sliding):
             out = self._process_sliding(key, value, ts_ms, clock)
@@ -248,22 +260,192 @@ class WindowedAggregation:
             out.extend(self._close_expired(scope))
         return out
 
-    def _process_fixed(self, key: Any, value: Any, ts_ms: int,
-                       clock: Watermark) -> list[Emitted]:
-        # Tumbling and hopping: a fixed set of windows per event time, each
-        # expiring at its end (the hot path: no per-window method calls).
+    def process_batch(self, keys: Sequence[Any], values: Sequence[Any], times: Sequence[int]
+                      ) -> tuple[list[Emitted], list[tuple[int, Exception]]]:
+        """Add many records (``keys[i], values[i], times[i]``) in order: a poll's worth.
+
+        Returns what :meth:`process` on each record in turn would have
+        returned, concatenated, and the records the aggregator refused, as
+        ``(index, exception)``; the others go on. Tumbling and hopping windows
+        take the batch at once (window starts, stream time and lateness of all
+        records, then one ``add_all`` per key and window: a few function calls
+        per batch instead of several per record); the other window types go
+        record by record.
+        """
         out: list[Emitted] = []
+        errors: list[tuple[int, Exception]] = []
+        if self._fixed:
+            try:
+                return self._fixed_batch(keys, values, times), errors
+            except Exception:  # noqa: BLE001 - a value was refused: nothing changed, go one by one
+                pass
+        for i, (key, value, ts) in enumerate(zip(keys, values, times, strict=True)):
+            try:
+                out.extend(self.process(key, value, ts))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller with its index
+                errors.append((i, exc))
+        return out, errors
+
+    # Tumbling and hopping, one record or a batch. Both apply the same rules:
+    # a record belongs to the windows spec.placements() gives its time; a window
+    # takes it unless the window ends at or before the record's watermark (stream
+    # time after the record, minus grace: Watermark.is_closed), else the record
+    # is late for it; after each record, the windows its watermark has reached
+    # close (_close_expired). Per record the outputs are: its updates, its late
+    # record, the windows it closed. tests/windows/test_batch.py compares the two.
+
+    def _process_fixed(self, key: Any, value: Any, ts_ms: int) -> list[Emitted]:
+        by_key = self._by_key
+        clock = self._key_clocks.get(key) if by_key else self.clock
+        stream_time = ts_ms if clock is None or ts_ms > clock.stream_time else clock.stream_time
+        watermark = stream_time - self.clock.grace_ms
+        agg, state = self.aggregator, self._state
+        added: list[tuple[Window, Any, bool]] = []
         closed: list[Window] = []
-        watermark = clock.stream_time - clock.grace_ms
         for window in self.spec.windows_for(ts_ms):  # type: ignore[union-attr]
             if window.end_ms <= watermark:
                 closed.append(window)
                 continue
-            acc = self._add(key, window, value)
+            acc = state.get((key, window), _NEW)
+            fresh = acc is _NEW
+            added.append((window, agg.add(agg.initialize() if fresh else acc, value), fresh))
+        # The value is in (add did not raise): only now change the state.
+        self.records += 1
+        self.clock.observe(ts_ms)
+        if by_key:
+            clock = self._clock(key)
+            clock.observe(ts_ms)
+        out: list[Emitted] = []
+        for window, acc, fresh in added:
+            if fresh:
+                self._open(key, window, acc)
+            else:
+                state[(key, window)] = acc
             if self.emit != "final":
-                out.append(WindowResult(key, window, self.aggregator.result(acc)))
+                out.append(WindowResult(key, window, agg.result(acc)))
         if closed:
-            out.append(self._late(key, value, ts_ms, closed, clock))
+            out.append(self._late(key, value, ts_ms, closed, clock))  # type: ignore[arg-type]
+        scope = key if by_key else _PARTITION
+        heap = self._heaps.get(scope)
+        if heap and heap[0][0] <= watermark:
+            out.extend(self._close_expired(scope, watermark))
+        return out
+
+    def _fixed_batch(self, keys: Sequence[Any], values: Sequence[Any],
+                     times: Sequence[int]) -> list[Emitted]:
+        """The rules above for a whole batch, with the same outputs in the same order.
+
+        Stream time only grows, so a window closes at the first record whose
+        watermark reaches its end, and any of its records after that is late:
+        a window holds exactly its records that are not late, so its value can
+        be computed before deciding where its closing goes among the outputs.
+        Nothing changes before every value is added: a refused value raises
+        with the state as it was.
+        """
+        spec: Any = self.spec
+        size = spec.size_ms
+        grace = self.clock.grace_ms
+        n = len(times)
+        if not n:
+            return []
+        by_key = self._by_key
+        # 1. Stream time after each record: the running maximum (per key with closing="key").
+        if by_key:
+            key_times = {k: c.stream_time for k, c in self._key_clocks.items()}
+            streams = []
+            for k, t in zip(keys, times, strict=True):
+                st = key_times.get(k, NO_TIME)
+                if t > st:
+                    st = key_times[k] = t
+                streams.append(st)
+        else:
+            streams = list(itertools.accumulate(times, max, initial=self.clock.stream_time))
+            del streams[0]
+        marks = [st - grace for st in streams]
+        # 2. Each record's windows (record index, window start); late where the window has closed.
+        idx, starts = spec.placements(times)
+        one_each = len(starts) == n  # one window per record, in record order: idx[i] == i
+        late: dict[int, list[int]] = {}
+        if min(map(operator.sub, starts, marks if one_each else [marks[i] for i in idx])) <= -size:
+            kept_idx, kept_starts = [], []
+            for i, s in zip(idx, starts, strict=True):
+                if s + size <= marks[i]:
+                    late.setdefault(i, []).append(s)
+                else:
+                    kept_idx.append(i)
+                    kept_starts.append(s)
+            idx, starts, one_each = kept_idx, kept_starts, False
+        # 3. One add_all per key and window, in the order of their first record
+        #    (may raise: nothing is changed yet).
+        agg, state = self.aggregator, self._state
+        updating = self.emit != "final"
+        groups: defaultdict[tuple[Any, int], list[Any]] = defaultdict(list)
+        if updating:  # every record's own result: keep indices, add one at a time
+            for gk, i in zip(zip([keys[i] for i in idx], starts, strict=True), idx, strict=True):
+                groups[gk].append(i)
+        else:
+            ks = keys if one_each else [keys[i] for i in idx]
+            vs = values if one_each else [values[i] for i in idx]
+            for gk, v in zip(zip(ks, starts, strict=True), vs, strict=True):
+                groups[gk].append(v)
+        changed = []
+        running: dict[tuple[int, int], Any] = {}  # (record, window start) -> its result after it
+        for (key, s), members in groups.items():
+            window = Window(s, s + size)
+            acc = state.get((key, window), _NEW)
+            fresh = acc is _NEW
+            if fresh:
+                acc = agg.initialize()
+            if updating:
+                steps = list(itertools.accumulate([values[i] for i in members], agg.add, initial=acc))
+                del steps[0]
+                running.update(zip([(i, s) for i in members], map(agg.result, steps), strict=True))
+                acc = steps[-1]
+            else:
+                acc = agg.add_all(acc, members)
+            changed.append((key, window, acc, fresh))
+        # 4. Every value is in: change the state, clocks and counters.
+        for key, window, acc, fresh in changed:
+            if fresh:
+                self._open(key, window, acc)
+            else:
+                state[(key, window)] = acc
+        self.records += n
+        self.clock.observe(max(times))
+        if by_key:
+            for k in dict.fromkeys(keys):  # new clocks in the order record by record makes them
+                self._clock(k).stream_time = key_times[k]
+        # 5. The outputs, in the order record by record gives them.
+        out: list[Emitted] = []
+        if not updating and not by_key:
+            # Only late records and closings: jump from one to the next (marks only grow).
+            heap = self._heaps.get(_PARTITION)
+            pending = iter(late.items())
+            nxt = next(pending, None)
+            pos = 0
+            while True:
+                c = bisect.bisect_left(marks, heap[0][0], pos) if heap else n
+                while nxt is not None and nxt[0] <= c:
+                    out.append(self._late_at(nxt[0], nxt[1], keys, values, times, streams, size))
+                    nxt = next(pending, None)
+                if c >= n:
+                    return out
+                out.extend(self._close_expired(_PARTITION, marks[c]))
+                pos = c + 1
+        heaps, p, m = self._heaps, 0, len(idx)
+        for i in range(n):
+            key = keys[i]
+            while p < m and idx[p] == i:
+                s = starts[p]
+                p += 1
+                if updating:
+                    out.append(WindowResult(key, Window(s, s + size), running[(i, s)]))
+            if i in late:
+                out.append(self._late_at(i, late[i], keys, values, times, streams, size))
+            scope = key if by_key else _PARTITION
+            heap = heaps.get(scope)
+            if heap and heap[0][0] <= marks[i]:
+                out.extend(self._close_expired(scope, marks[i]))
         return out
 
     def _process_session(self, key: Any, value: Any, ts_ms: int,
@@ -344,15 +526,26 @@ class WindowedAggregation:
         self.late_count += 1
         return LateRecord(key, value, ts_ms, clock.stream_time, tuple(windows))
 
+    def _late_at(self, i: int, starts: list[int], keys: Sequence[Any], values: Sequence[Any],
+                 times: Sequence[int], streams: list[int], size: int) -> LateRecord:
+        """Record ``i`` of a batch, late for the windows starting at ``starts``."""
+        self.late_count += 1
+        return LateRecord(keys[i], values[i], times[i], streams[i],
+                          tuple(Window(s, s + size) for s in starts))
+
     def close_expired(self) -> list[WindowResult]:
         """Close (and in ``"final"`` mode emit) every window stream time has passed."""
         return [r for scope in list(self._heaps) for r in self._close_expired(scope)]
 
-    def _close_expired(self, scope: Any) -> list[WindowResult]:
+    def _close_expired(self, scope: Any, watermark: int | None = None) -> list[WindowResult]:
+        """Close the scope's windows that expire at or before ``watermark``
+        (by default its clock's): oldest expiry first, then start, then key."""
         heap = self._heaps.get(scope, [])
         clock = self._clock(scope)
+        if watermark is None:
+            watermark = clock.watermark
         out: list[WindowResult] = []
-        while heap and clock.is_closed(heap[0][0]):
+        while heap and heap[0][0] <= watermark:
             *_, key, window = heapq.heappop(heap)
             if (key, window) not in self._state:
                 continue  # a session merged into a bigger one, or flushed: nothing to close

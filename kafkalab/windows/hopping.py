@@ -16,7 +16,9 @@ ValueError: advance_ms (2000) must be between 1 and size_ms (1000); a bigger adv
 
 from __future__ import annotations
 
-from kafkalab.windows.window import Window, WindowSpec, window_start
+from collections.abc import Sequence
+
+from kafkalab.windows.window import Window, WindowSpec, window_start, window_starts
 
 __all__ = ["Hopping"]
 
@@ -34,12 +36,29 @@ class Hopping(WindowSpec):
         self.size_ms = int(size_ms)
         self.advance_ms = int(advance_ms)
 
+    def placements(self, times: Sequence[int]) -> tuple[Sequence[int], list[int]]:
+        # The latest window containing t starts at the last multiple of the
+        # advance at or before t; earlier ones step back while they still reach t
+        # (at most ceil(size / advance) of them).
+        size, advance = self.size_ms, self.advance_ms
+        lasts = window_starts(times, advance)
+        backs = range(-(-size // advance) * advance - advance, -1, -advance)  # oldest first
+        if size % advance == 0:
+            # The advance divides the size: every time is in exactly size / advance
+            # windows (the oldest starts size - advance before the last, and
+            # last > t - advance), so no test per window.
+            return ([i for i in range(len(times)) for _ in backs],
+                    [last - back for last in lasts for back in backs])
+        pairs = [(i, last - back) for i, (t, last) in enumerate(zip(times, lasts, strict=True))
+                 for back in backs if last - back > t - size]
+        return [i for i, _ in pairs], [s for _, s in pairs]
+
     def windows_for(self, ts_ms: int) -> list[Window]:
-        # The latest window containing ts starts at the last multiple of the
-        # advance at or before ts; earlier ones step back while they still reach ts.
+        # placements() for one time without the lists (process() calls it for every
+        # record); tests/windows/test_batch.py checks that the two agree.
         last = window_start(ts_ms, self.advance_ms)
-        starts = range(last, ts_ms - self.size_ms, -self.advance_ms)
-        return [Window(s, s + self.size_ms) for s in reversed(starts)]
+        return [Window(s, s + self.size_ms)
+                for s in reversed(range(last, ts_ms - self.size_ms, -self.advance_ms))]
 
     def __repr__(self) -> str:
         return f"Hopping(size_ms={self.size_ms}, advance_ms={self.advance_ms})"

@@ -17,7 +17,9 @@ ValueError: a tumbling window needs size_ms > 0; got 0
 
 from __future__ import annotations
 
-from kafkalab.windows.window import Window, WindowSpec, window_start
+from collections.abc import Sequence
+
+from kafkalab.windows.window import Window, WindowSpec, window_start, window_starts
 
 __all__ = ["Tumbling"]
 
@@ -36,7 +38,11 @@ class Tumbling(WindowSpec):
             raise ValueError(f"a tumbling window needs size_ms > 0; got {size_ms}")
         self.size_ms = int(size_ms)
 
+    def placements(self, times: Sequence[int]) -> tuple[Sequence[int], list[int]]:
+        return range(len(times)), window_starts(times, self.size_ms)
+
     def windows_for(self, ts_ms: int) -> list[Window]:
+        # placements() for one time, without the lists (process() calls it for every record)
         start = window_start(ts_ms, self.size_ms)
         return [Window(start, start + self.size_ms)]
 

@@ -109,6 +109,22 @@ def test_killed_processor_restarts_with_identical_results():
     assert sum(v["count"] for v in got.values()) + len(late) == 600
 
 
+def test_a_bounded_run_polls_and_checkpoints_batch_size_records_at_a_time():
+    """max_messages bounds the run, not the poll: the same batches (and a
+    checkpoint after each) as an unbounded run, then the same results."""
+    src, app = unique("orders"), unique("bounded")
+    produce(src, make_orders(300, seed=7))
+    results: list = []
+    base = (Stream(src).group_by_key()
+            .window(windows.Tumbling(60_000), grace_ms=20_000, time="timestamp")
+            .aggregate(windows.Fields(count=windows.Count(), revenue=windows.Sum("total"))))
+    with Processor(base.foreach(results.append), application_id=app, batch_size=50) as proc:
+        stats = proc.run(max_messages=300, timeout=60)
+    assert stats.seen == 300
+    assert stats.batches >= 6 and stats.checkpoints >= 6, stats
+    assert {(r.key, r.window.start_ms): r.value for r in results} == reference(base, src)
+
+
 def test_two_processors_split_the_keys_and_match_one():
     src, app = unique("orders"), unique("opm2")
     with Admin() as admin:

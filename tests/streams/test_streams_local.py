@@ -109,3 +109,40 @@ def test_the_streams_modules_import_each_other_without_a_cycle():
 
     assert [m for m in graph if reaches(m, m, set())] == []
     assert graph["steps"] == set() and graph["task"] == {"steps"}
+
+
+def test_a_task_takes_a_poll_at_once_as_it_takes_each_message():
+    """The processor hands a partition's records to Task.process_many at once;
+    run_local hands them one at a time (Task.process): same outputs, same errors."""
+    from kafkalab.streams import Task
+    from kafkalab.testing import seeded
+
+    rng = seeded(11)
+    msgs = []
+    for i in range(400):
+        value = {"ts": 60_000 + i * 300 - rng.choice([0, 0, 0, 5_000, 40_000]), "total": rng.randint(0, 9),
+                 "n": rng.randint(0, 2)}
+        if i % 37 == 0:
+            del value["ts"]              # no event time
+        if i % 41 == 0:
+            del value["total"]           # Sum refuses it
+        msgs.append(make_message(value, key=f"k{rng.randint(0, 3)}", offset=i))
+    table = (Stream("t").filter(lambda k, v: v["total"] != 1 if "total" in v else True)
+             .flat_map(lambda k, v: [(k, v)] * v["n"]).group_by_key()
+             .window(windows.Hopping(3000, 1000), grace_ms=2000, time="ts")
+             .aggregate(windows.Fields(n=windows.Count(), total=windows.Sum("total"))))
+    one, many = Task(table, 0), Task(table, 0)
+    expected, expected_errors = [], []
+    for m in msgs:
+        out, errors = one.process(m, table.transform(m, rekey=False))
+        expected += out
+        expected_errors += [(m.offset, stage, repr(exc)) for exc, stage in errors]
+    got, got_errors = [], []
+    for i in range(0, len(msgs), 64):
+        out, errors = many.process_many([(m, table.transform(m, rekey=False)) for m in msgs[i:i + 64]])
+        got += out
+        got_errors += [(m.offset, stage, repr(exc)) for m, exc, stage in errors]
+    assert {s for _, s, _ in expected_errors} == {"event-time", "aggregate"}
+    assert any(isinstance(o, windows.LateRecord) for o in expected)
+    assert got == expected and got_errors == expected_errors
+    assert many.snapshot() == one.snapshot()

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
+import operator
 
 import pytest
 
@@ -65,3 +67,26 @@ def test_merge_of_halves_equals_the_whole(cls):
         right = agg.add(right, v)
     assert agg.result(agg.merge(left, right)) == agg.result(whole)
     assert agg.result(agg.merge(agg.initialize(), whole)) == agg.result(whole)
+
+
+@pytest.mark.parametrize("cls", AGGREGATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_add_all_equals_add_one_at_a_time(cls, kind):
+    """A batch adds a window's records with add_all: it must be add, in turn, exactly
+    (floats too: the same roundings, not a compensated sum)."""
+    agg = build(cls)
+    rng = seeded(3)
+    values = [rng.randint(-50, 50) if kind == "int" else rng.uniform(-1e6, 1e6) for _ in range(40)]
+    for start in (agg.initialize(), agg.add(agg.initialize(), values[0])):
+        one_by_one = start
+        for v in values[1:]:
+            one_by_one = agg.add(one_by_one, v)
+        at_once = agg.add_all(start, values[1:])
+        assert at_once == one_by_one and type(at_once) is type(one_by_one)
+        assert agg.add_all(start, []) == start
+
+
+def test_add_all_of_floats_is_not_a_compensated_sum():
+    values = [0.1] * 10 + [1e16, 1.0, -1e16]
+    assert windows.Sum().add_all(0, values) == functools.reduce(operator.add, values, 0)
+    assert windows.Mean().add_all([0, 0], values)[0] == functools.reduce(operator.add, values, 0)
