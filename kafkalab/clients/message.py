@@ -18,7 +18,7 @@ from kafka.structs import TopicPartition
 __all__ = ["Message"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One record read from Kafka, already decoded.
 
