@@ -183,7 +183,7 @@ class IoTPipeline(TopicPipeline):
                 bad.append((msg, str(exc)))
         for msg, reason in bad:
             if isinstance(batch, Batch):
-                # Waits for the broker's ack: the commit must not overtake it.
+                # The loop waits for the broker's ack before the commit.
                 batch.dead_letter(msg, InvalidReading(reason), stage="validate")
             else:
                 self.stats.dead_lettered += 1
