@@ -53,7 +53,9 @@ class CountBased:
 
     def windows_for(self, n: int) -> list[Window]:
         """The windows record number ``n`` (from 0) belongs to, oldest first."""
-        return [w for w in self._grid.windows_for(n) if w.start_ms >= 0]
+        windows = self._grid.windows_for(n)
+        # Only the first count - 1 records have windows that would start before record 0.
+        return windows if n >= self.count - 1 else [w for w in windows if w.start_ms >= 0]
 
     def is_full(self, window: Window, n: int) -> bool:
         """True when record number ``n`` is the last that ``window`` takes."""
