@@ -78,7 +78,9 @@ def test_iot_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     assert "read: bare kafka-python" in stdout
     names = {r["name"] for r in run["results"]}
     assert names == {"validate+store: pandas baseline", "validate+store: kafkalab.iot",
-                     "read: bare kafka-python", "end to end: IoTPipeline"}
+                     "read: bare kafka-python", "read+write: bare kafka-python",
+                     "end to end: IoTPipeline"}
+    assert "IoTPipeline / read+write baseline" in stdout
     assert run["params"]["n"] == 300 and all(r["n"] == 300 and r["ratio"] > 0
                                              for r in run["results"])
 
