@@ -98,3 +98,17 @@ def test_profiles_show_where_each_in_process_pipeline_spends_its_time():
     assert "aggregation.py" in out.stdout  # the window engine is on both paths
     bad = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown job 'nope'" in bad.stderr
+
+
+def test_profile_of_the_iot_pipeline_from_a_topic_shows_the_threads_it_cannot_see(admin):
+    """Needs a broker (the admin fixture makes sure there is one; the script inherits it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "profiles.py"
+    out = subprocess.run([sys.executable, str(script), "iot-topic", "--n", "300", "--top", "40"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "== iot-topic: 300 records" in out.stdout and "us in threads cProfile does not see" in out.stdout
+    assert "loop.py" in out.stdout and "maintenance.py" in out.stdout  # the consume loop and the work
