@@ -233,13 +233,15 @@ class IoTPipeline(TopicPipeline):
         det = self.detectors.detector(r)
         x: dict[Hashable, Any] = {"value": r.value}
         score = det.score_one(x)  # score, then learn: never judge a value against itself
-        expected = det.expected_range()
-        if not all(math.isfinite(v) for v in expected):  # JSON has no infinity
-            spec = SENSOR_TYPES[r.type]
-            expected = (spec.low, spec.high)
+        anomalous = score > self.detector.threshold
+        if anomalous:  # the range goes into the alert: of the history the score was judged on
+            expected = det.expected_range()
+            if not all(math.isfinite(v) for v in expected):  # JSON has no infinity
+                spec = SENSOR_TYPES[r.type]
+                expected = (spec.low, spec.high)
         det.learn_one(x)
         self.scores.append((r.key, score))
-        if score > self.detector.threshold:
+        if anomalous:
             self.stats.anomalies += 1
             self._emit_alert(Alert(rule=self.detector.name, kind="anomaly",
                                    metric=f"{r.device_id}.{r.type}", value=r.value,
