@@ -337,7 +337,7 @@ class WindowedAggregation:
         out: list[Emitted] = []
         state, agg = self._state, self.aggregator
         updates, finals = self.emit != "final", self.emit != "update"
-        windows = spec.windows_for(n)
+        windows = spec.windows_of(n)
         # Only the oldest can be full: the others started later.
         full = windows[0] if spec.is_full(windows[0], n) else None
         for window in windows:

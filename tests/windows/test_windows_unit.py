@@ -217,6 +217,8 @@ def test_count_windows_match_slices_of_each_keys_records(count, step, emit):
     """Count windows against an independent reference: window s of a key is its records s .. s+count-1."""
     assert all(CountBased(count, step).windows_for(n) == [w for w in Hopping(count, step).windows_for(n)
                                                           if w.start_ms >= 0] for n in range(3 * count))
+    spec = CountBased(count, step)  # what the engine asks: remembered, also past forgetting
+    assert all(spec.windows_of(n) == tuple(spec.windows_for(n)) for n in [*range(2500), *range(100)])
     events = [(f"k{(i * 7) % 3}", (i * 37) % 11 - 3.5) for i in range(60)]
     for aggregator in (windows.Collect(), windows.Sum(), windows.Mean()):
         agg = WindowedAggregation(CountBased(count, step), aggregator, emit=emit)
