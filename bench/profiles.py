@@ -3,12 +3,19 @@
     python bench/profiles.py                 # windows, iot, logs; 20 000 records each
     python bench/profiles.py iot --n 5000 --top 30
     python bench/profiles.py logs-pipeline   # LogAggregator.handle per record, as its loop calls it
+    python bench/profiles.py iot-topic       # the IoT pipeline reading from a topic (a broker)
 
 Profile before optimising (the speed issue asks for it): this runs the same
 in-process work as bench/windows.py, bench/iot.py and bench/logs.py (no broker),
 under cProfile, and prints the functions that cost most. Timings under cProfile
 are inflated; read the shares, not the rates. Nothing is appended to
 bench/results (this measures where, not how fast).
+
+``iot-topic`` is the only job with a broker (a local one unless KAFKA_BROKERS
+is set; not run by default): :class:`IoTPipeline` reading bench/iot.py's
+records from a topic, with its output topics. cProfile sees the main thread
+only, so it also prints the CPU time of the other threads (kafka-python's
+sender, DuckDB's workers) per record.
 """
 
 from __future__ import annotations
@@ -56,6 +63,40 @@ def iot_job(n: int) -> Callable[[], object]:
     return lambda: [pipeline.process(msgs[i:i + 500]) for i in range(0, len(msgs), 500)]
 
 
+def iot_topic_job(n: int) -> Callable[[], object]:
+    import time
+    import uuid
+
+    import iot as bench
+
+    from kafkalab.clients import Admin, Producer
+    from kafkalab.iot import IoTPipeline, publish
+
+    run = uuid.uuid4().hex[:6]
+    topic, outputs = f"profile-iot-{run}", [f"profile-iot-{run}-{o}" for o in ("alerts", "pred", "dlq")]
+    with Admin() as admin, Producer() as producer:
+        admin.ensure_topic(topic, 3)
+        publish(bench.records_for(n), producer, topic)
+    pipeline = IoTPipeline(topic=topic, group_id=f"profile-{run}", alerts_topic=outputs[0],
+                           predictions_topic=outputs[1], dead_letter_topic=outputs[2])
+    pipeline.wait_ready()  # the group join is not what we profile
+
+    def job() -> object:
+        cpu, main = time.process_time(), time.thread_time()
+        try:
+            stats = pipeline.run(max_messages=n, timeout=600)
+            cpu, main = time.process_time() - cpu, time.thread_time() - main
+            print(f"== iot-topic: CPU per record {1e6 * cpu / n:.0f} us, of which "
+                  f"{1e6 * (cpu - main) / n:.0f} us in threads cProfile does not see")
+            return stats
+        finally:
+            pipeline.close(close_store=True)
+            with Admin() as admin:
+                for name in (topic, *outputs):
+                    admin.delete_topic(name)
+    return job
+
+
 def logs_job(n: int) -> Callable[[], object]:
     import logs as bench
 
@@ -89,9 +130,11 @@ def logs_pipeline_job(n: int) -> Callable[[], object]:
 
 
 JOBS = {"windows": windows_job, "windows-batch": windows_batch_job, "iot": iot_job, "logs": logs_job,
-        "logs-pipeline": logs_pipeline_job}
+        "logs-pipeline": logs_pipeline_job, "iot-topic": iot_topic_job}
 #: How many records each job handles per --n (the windows jobs run two windowings).
 PASSES = {"windows": 2, "windows-batch": 2}
+#: Jobs that need a broker: run only when named.
+BROKER_JOBS = {"iot-topic"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [j for j in args.jobs if j not in JOBS]
     if unknown:
         parser.error(f"unknown job {unknown[0]!r}: expected one of {', '.join(JOBS)}")
-    for name in args.jobs or list(JOBS):
+    for name in args.jobs or [j for j in JOBS if j not in BROKER_JOBS]:
         job = JOBS[name](args.n)
         profiler = cProfile.Profile()
         profiler.runcall(job)

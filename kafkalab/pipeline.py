@@ -47,6 +47,10 @@ class TopicPipeline:
     def _output_topics(self) -> tuple[str | None, ...]:
         return ()
 
+    def _producer_options(self) -> dict[str, Any]:
+        """Settings of the pipeline's one producer, over kafkalab's defaults (``linger_ms``, ...)."""
+        return {}
+
     def _loop_options(self) -> dict[str, Any]:
         """What this pipeline's :class:`ConsumerLoop` does: its handler, hooks and batch size."""
         raise NotImplementedError
@@ -58,7 +62,7 @@ class TopicPipeline:
             with Admin(self.settings) as admin:
                 admin.ensure_topics(self.topic, *self._output_topics(), self.alerts_topic,
                                     self.dead_letter_topic)
-            self._producer = Producer(self.settings)
+            self._producer = Producer(self.settings, **self._producer_options())
             if self.alerts_topic:
                 self._alerts_out = TopicNotifier(self._producer, self.alerts_topic)
             self._consumer = Consumer(self.topic, group_id=self.group_id, settings=self.settings,

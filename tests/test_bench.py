@@ -82,7 +82,9 @@ def test_iot_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     assert "read: bare kafka-python" in stdout
     names = {r["name"] for r in run["results"]}
     assert names == {"validate+store: pandas baseline", "validate+store: kafkalab.iot",
-                     "read: bare kafka-python", "end to end: IoTPipeline"}
+                     "read: bare kafka-python", "read+write: bare kafka-python",
+                     "end to end: IoTPipeline"}
+    assert "IoTPipeline / read+write baseline" in stdout
     assert run["params"]["n"] == 300 and all(r["n"] == 300 and r["ratio"] > 0
                                              for r in run["results"])
 
@@ -140,3 +142,17 @@ def test_suite_bench_reads_a_report_and_weighs_each_group(tmp_path):
     bad = subprocess.run([sys.executable, str(script), "--report", str(tmp_path / "bad.xml"),
                           "--results-dir", str(tmp_path / "r2")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_profile_of_the_iot_pipeline_from_a_topic_shows_the_threads_it_cannot_see(admin):
+    """Needs a broker (the admin fixture makes sure there is one; the script inherits it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "profiles.py"
+    out = subprocess.run([sys.executable, str(script), "iot-topic", "--n", "300", "--top", "40"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "== iot-topic: 300 records" in out.stdout and "us in threads cProfile does not see" in out.stdout
+    assert "loop.py" in out.stdout and "maintenance.py" in out.stdout  # the consume loop and the work

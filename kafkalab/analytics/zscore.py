@@ -47,6 +47,9 @@ class RollingZScore(AnomalyDetector):
         self.k = k
         self.feature = feature
         self._values: collections.deque[float] = collections.deque(maxlen=window)
+        # (mean, std) of _values until the next learn_one: a pipeline asks for
+        # the score and the expected range of the same history.
+        self._stats_of: tuple[float, float] | None = None
 
     def _value(self, x: dict) -> float:
         if self.feature is not None:
@@ -56,15 +59,19 @@ class RollingZScore(AnomalyDetector):
         return float(next(iter(x.values())))
 
     def _stats(self) -> tuple[float, float]:
+        if self._stats_of is not None:
+            return self._stats_of
         n = len(self._values)
         mean = sum(self._values) / n
-        var = sum((v - mean) ** 2 for v in self._values) / max(1, n - 1)
+        var = sum([(v - mean) ** 2 for v in self._values]) / max(1, n - 1)
         # A perfectly flat history has std 0; a floor keeps scores finite
         # (1 % of the mean, or a tiny absolute amount for a flat zero).
-        return mean, max(math.sqrt(var), 0.01 * abs(mean), 1e-9)
+        self._stats_of = mean, max(math.sqrt(var), 0.01 * abs(mean), 1e-9)
+        return self._stats_of
 
     def learn_one(self, x: dict) -> None:
         self._values.append(self._value(x))
+        self._stats_of = None
 
     def score_one(self, x: dict) -> float:
         if len(self._values) < self.min_history:

@@ -78,17 +78,23 @@ class DeadLetterQueue:
         self.sent = 0
 
     def send(self, message: Message, error: BaseException | str, *, stage: str = "handler",
-             attempts: int = 1, timeout: float = 10.0) -> None:
-        """Publish and wait for the broker's acknowledgement.
+             attempts: int = 1, timeout: float = 10.0, wait: bool = True) -> Any:
+        """Publish and wait for the broker's acknowledgement; return the send's future.
 
         Waiting matters: the caller commits the original record's offset next,
         and that commit must never happen before the copy is safely stored.
+        With ``wait=False`` the caller waits instead (``future.get(timeout)``)
+        before its commit: the consume loop sends a batch's dead letters
+        together and waits once, a round trip per batch instead of per record.
         """
         body = dead_letter_record(message, error, stage=stage, attempts=attempts)
-        self.producer.send(
+        future = self.producer.send(
             self.topic, body, key=message.raw_key.decode("utf-8", "replace") if message.raw_key else None,
             headers=[("dlq.error", str(error)[:500]), ("dlq.source.topic", message.topic)],
-        ).get(timeout=timeout)
+        )
+        if wait:
+            future.get(timeout=timeout)
         self.sent += 1
         log.warning("dead-lettered %s[%d]@%d to %s: %s", message.topic, message.partition,
                     message.offset, self.topic, error)
+        return future

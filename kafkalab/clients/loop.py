@@ -99,6 +99,7 @@ class Batch(Sequence[Message]):
         self.polled = polled
         self.dead_lettered: list[Message] = []
         self.result: Any = None  # what the handler returned
+        self._dead_letter_sends: list[Any] = []  # acknowledged before the batch counts as handled
 
     @overload
     def __getitem__(self, i: int) -> Message: ...
@@ -120,10 +121,20 @@ class Batch(Sequence[Message]):
         """Send ``msg`` to the dead-letter topic with the reason; the partition moves on.
 
         Without a dead-letter queue the error is raised: the loop stops and
-        nothing is committed.
+        nothing is committed. The send is acknowledged before the loop commits
+        (the loop waits for all of a batch's dead letters at once).
         """
-        self.loop._dead_letter(msg, error, stage=stage, attempts=attempts)
+        self._dead_letter_sends.append(
+            self.loop._dead_letter(msg, error, stage=stage, attempts=attempts))
         self.dead_lettered.append(msg)
+
+    def _wait_for_dead_letters(self, timeout: float = 10.0) -> None:
+        # get() raises when a send failed: the batch is then not committed and
+        # comes again, so no dead letter is lost (at-least-once).
+        sends, self._dead_letter_sends = self._dead_letter_sends, []
+        for future in sends:
+            if future is not None:
+                future.get(timeout=timeout)
 
     def each(self, fn: Handler, *, stage: str = "handler") -> list[Any]:
         """Call ``fn`` on every record; return the results of those that worked.
@@ -249,16 +260,18 @@ class ConsumerLoop:
     # -- one batch ---------------------------------------------------------
 
     def _dead_letter(self, msg: Message, error: BaseException | str, *, stage: str,
-                     attempts: int) -> None:
+                     attempts: int) -> Any:
         if self.dead_letter is None:
             if isinstance(error, BaseException):
                 raise error
             raise ValueError(f"{msg.topic}[{msg.partition}]@{msg.offset}: {error}")
-        self.dead_letter.send(msg, error, stage=stage, attempts=attempts)
+        # Not waited for here: _handle waits for the batch's dead letters together.
+        future = self.dead_letter.send(msg, error, stage=stage, attempts=attempts, wait=False)
         self.stats.dead_lettered += 1
         self.stats.errors.append(f"{msg.topic}[{msg.partition}]@{msg.offset}: {error}")
         if self.metrics is not None:
             self.metrics.inc("dead_letters_total", loop=self.name, stage=stage)
+        return future
 
     def _handle(self, polled: list[Message]) -> Batch:
         self.stats.seen += len(polled)
@@ -267,11 +280,13 @@ class ConsumerLoop:
         batch = Batch(self, [m for m in polled if m.ok], polled)
         for msg in polled:
             if not msg.ok:  # undecodable: one place decides, for every pipeline
-                self._dead_letter(msg, msg.error or "undecodable record", stage="decode",
-                                  attempts=1)
+                batch._dead_letter_sends.append(self._dead_letter(
+                    msg, msg.error or "undecodable record", stage="decode", attempts=1))
         started = time.perf_counter()
         try:
             batch.result = self.batch_handler(batch)
+            # Every dead letter acknowledged before the commit may overtake it.
+            batch._wait_for_dead_letters()
         finally:
             seconds = time.perf_counter() - started
             self.stats.handler_seconds += seconds

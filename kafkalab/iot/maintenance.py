@@ -143,6 +143,7 @@ class MaintenancePredictor:
         self._recent = WindowedAggregation(CountBased(window_min, step=1), Collect(),
                                            emit="final")
         self._baseline = WindowedAggregation(CountBased(baseline_min), Mean(), emit="final")
+        self._spreads: dict[int, float] = {}  # sum((i - mean i)^2) of the slope, per window length
 
     # -- features ------------------------------------------------------------
 
@@ -156,8 +157,10 @@ class MaintenancePredictor:
         n = len(means)
         mx = (n - 1) / 2
         my = sum(means) / n
-        slope = sum((i - mx) * (m - my) for i, m in enumerate(means)) / sum(
-            (i - mx) ** 2 for i in range(n))
+        spread = self._spreads.get(n)
+        if spread is None:  # depends on n only: computed once (it runs every minute per device)
+            spread = self._spreads[n] = sum((i - mx) ** 2 for i in range(n))
+        slope = sum([(i - mx) * (m - my) for i, m in enumerate(means)]) / spread
         return {"level": (recent - base) / scale, "slope": 10 * slope / scale}
 
     def _close_minute(self, dev: _Device, device_id: str, minute: WindowResult
@@ -187,14 +190,18 @@ class MaintenancePredictor:
 
     def _resolve_until(self, dev: _Device, now_ms: int) -> None:
         # A prediction made at t is a known "no failure" once t + horizon has
-        # passed without one: only then may the model learn from it.
-        keep = []
-        for t, x, pred in dev.pending:
-            if t + self.horizon_ms < now_ms:
-                self._learn(x, pred, False)
-            else:
-                keep.append((t, x, pred))
-        dev.pending = keep
+        # passed without one: only then may the model learn from it. Pending
+        # predictions are in time order (a device's minutes close in order),
+        # so the resolved ones are a prefix: stop at the first still open.
+        pending = dev.pending
+        done = 0
+        for t, x, pred in pending:
+            if t + self.horizon_ms >= now_ms:
+                break
+            self._learn(x, pred, False)
+            done += 1
+        if done:
+            del pending[:done]
 
     def _fail(self, dev: _Device, device_id: str, failed_ms: int) -> None:
         for t, x, pred in dev.pending:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from kafkalab.iot.validation import Reading
 
@@ -68,23 +69,26 @@ class TimeSeriesStore:
         rows = {r.key: r for r in readings}  # duplicates inside one batch, too
         if not rows:
             return 0
-        batch = pd.DataFrame({
-            "device_id": [r.device_id for r in rows.values()],
-            "type": [r.type for r in rows.values()],
-            "ts": pd.to_datetime([r.timestamp_ms for r in rows.values()], unit="ms"),
-            "value": [r.value for r in rows.values()],
-            "unit": [r.unit for r in rows.values()],
-            "status": [r.status for r in rows.values()],
+        # One Arrow table per batch: DuckDB reads its columns without a copy,
+        # and building it costs less than a DataFrame with a datetime column.
+        rs = rows.values()
+        batch = pa.table({
+            "device_id": pa.array([r.device_id for r in rs], pa.string()),
+            "type": pa.array([r.type for r in rs], pa.string()),
+            "ts": pa.array([r.timestamp_ms for r in rs], pa.timestamp("ms")),
+            "value": pa.array([r.value for r in rs], pa.float64()),
+            "unit": pa.array([r.unit for r in rs], pa.string()),
+            "status": pa.array([r.status for r in rs], pa.string()),
         })
-        before = self.count()
         self.con.register("_batch", batch)
         try:
             # ON CONFLICT DO NOTHING is the idempotence: the first copy wins.
-            self.con.execute(f"INSERT INTO readings SELECT {', '.join(_COLUMNS)} FROM _batch "
-                             "ON CONFLICT DO NOTHING")
+            # The statement's result is the number of rows it inserted.
+            (new,), = self.con.execute(f"INSERT INTO readings SELECT {', '.join(_COLUMNS)} "
+                                       "FROM _batch ON CONFLICT DO NOTHING").fetchall()
         finally:
             self.con.unregister("_batch")
-        return self.count() - before
+        return int(new)
 
     def count(self) -> int:
         """How many readings are stored."""

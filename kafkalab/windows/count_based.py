@@ -29,6 +29,9 @@ from kafkalab.windows.window import Window
 
 __all__ = ["CountBased"]
 
+#: How many record numbers' windows a CountBased remembers.
+_REMEMBERED = 1024
+
 
 class CountBased:
     """Windows of ``count`` records starting every ``step`` records of a key.
@@ -50,10 +53,27 @@ class CountBased:
         self.step = int(step)
         # Record numbers are cut exactly as hopping windows cut milliseconds.
         self._grid = Hopping(self.count, self.step)
+        self._recent: dict[int, tuple[Window, ...]] = {}  # windows_of's answers
 
     def windows_for(self, n: int) -> list[Window]:
         """The windows record number ``n`` (from 0) belongs to, oldest first."""
-        return [w for w in self._grid.windows_for(n) if w.start_ms >= 0]
+        windows = self._grid.windows_for(n)
+        # Only the first count - 1 records have windows that would start before record 0.
+        return windows if n >= self.count - 1 else [w for w in windows if w.start_ms >= 0]
+
+    def windows_of(self, n: int) -> tuple[Window, ...]:
+        """:meth:`windows_for`, remembered: what the windowing engine asks for every record.
+
+        Keys of one stream are mostly at similar record numbers (devices
+        reporting every minute), so recent answers serve the other keys: with
+        ``step=1`` that is ``count`` windows not built again per record.
+        """
+        windows = self._recent.get(n)
+        if windows is None:
+            if len(self._recent) >= _REMEMBERED:
+                self._recent.clear()  # keys far apart: start remembering afresh
+            windows = self._recent[n] = tuple(self.windows_for(n))
+        return windows
 
     def is_full(self, window: Window, n: int) -> bool:
         """True when record number ``n`` is the last that ``window`` takes."""

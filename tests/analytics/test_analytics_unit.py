@@ -337,3 +337,23 @@ def test_speed_help_says_it_is_a_multiplier(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "multiplier" in text and "times faster than real time" in text
     assert "minutes of event time per second" not in text
+
+
+def test_rolling_zscore_scores_and_range_follow_every_learned_value():
+    """Against statistics on the last ``window`` values, asked in any order between learns
+    (the detector keeps its mean and std until the next learn_one)."""
+    import statistics
+
+    det = analytics.RollingZScore(window=5, min_history=2, k=2.0)
+    history: list[float] = []
+    for i, v in enumerate([10.0, 12.0, 11.5, 30.0, 9.0, 10.5, 10.0, 11.0, 50.0, 10.2]):
+        if len(history) >= 2:
+            last = history[-5:]
+            mean, std = statistics.fmean(last), max(statistics.stdev(last), 0.01 * abs(statistics.fmean(last)))
+            if i % 2:  # the range first, then the score; or the other way round
+                det.expected_range()
+            det.score_one({"value": v})
+            assert det.score_one({"value": v}) == pytest.approx(abs(v - mean) / std, rel=1e-12)
+            assert det.expected_range() == pytest.approx((round(mean - 2 * std, 2), round(mean + 2 * std, 2)))
+        det.learn_one({"value": v})
+        history.append(v)

@@ -233,3 +233,60 @@ def test_a_crash_in_the_batch_handler_commits_nothing(producer, new_topic, admin
             ConsumerLoop(c, batch_handler=crash).run(max_messages=4, timeout=30,
                                                      handle_signals=False)
     assert sum(p.lag for p in admin.lag(group, topic)) == 4
+
+
+def test_dead_letters_are_sent_together_and_acknowledged_before_the_commit(producer, new_topic, admin):
+    topic = new_topic(partitions=1)
+    fill(producer, topic, 4)
+    producer.raw.send(topic, b"{not json")
+    producer.flush()
+    events: list[str] = []
+
+    class Future:
+        def __init__(self, fails):
+            self.fails = fails
+
+        def get(self, timeout=None):
+            events.append("ack" if not self.fails else "failed")
+            if self.fails:
+                raise TimeoutError("no acknowledgement from the broker")
+
+    class Sends:  # a producer whose dead-letter sends fail when told to
+        fails = False
+
+        def send(self, topic, value, **kw):
+            events.append(f"send:{value['error']['stage']}")
+            return Future(self.fails)
+
+    class Recording(Consumer):
+        def commit(self, messages=None):
+            events.append("commit")
+            super().commit(messages)
+
+    def all_bad(batch):
+        for m in batch:
+            batch.dead_letter(m, ValueError("bad"), stage="validate")
+
+    sends, group = Sends(), unique("dlq-ack")
+    with Recording(topic, group_id=group) as c:
+        loop = ConsumerLoop(c, batch_handler=all_bad, dead_letter=DeadLetterQueue(sends, "dlq"))
+        stats = loop.run(max_messages=5, timeout=30, handle_signals=False)
+    assert stats.dead_lettered == 5 and stats.batches == len([e for e in events if e == "commit"])
+    # Within each batch: every send, then every acknowledgement, then the commit.
+    batches = "|".join(events).split("|commit")
+    for b in filter(None, batches):
+        parts = b.strip("|").split("|")
+        first_ack = parts.index("ack")
+        assert all(p.startswith("send:") for p in parts[:first_ack]), parts
+        assert all(p == "ack" for p in parts[first_ack:]) and len(parts) == 2 * first_ack, parts
+    assert "send:decode" in events
+
+    # A dead letter the broker does not acknowledge: the loop stops, nothing is committed.
+    fill(producer, topic, 2)
+    sends.fails, events[:] = True, []
+    with Recording(topic, group_id=group) as c:
+        with pytest.raises(TimeoutError):
+            ConsumerLoop(c, batch_handler=all_bad, dead_letter=DeadLetterQueue(sends, "dlq")).run(
+                max_messages=2, timeout=30, handle_signals=False)
+    assert "commit" not in events and "failed" in events
+    assert sum(p.lag for p in admin.lag(group, topic)) == 2

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from kafkalab import iot
-from kafkalab.alerts import TopicNotifier
+from kafkalab.alerts import Alert, TopicNotifier
 from kafkalab.testing import FakeClock, make_events
 
 T0 = iot.START_MS
@@ -338,3 +338,43 @@ def test_a_jump_from_above_high_to_below_low_is_a_new_alert() -> None:
              for i, v in enumerate([400, 750, 720, 100, 120, 400, 760])]
     assert [a is not None for a in fired] == [False, True, False, True, False, False, True]
     assert [a.value for a in fired if a] == [750, 100, 760]
+
+
+@pytest.mark.parametrize("detector", ["rolling-zscore", "half-space-trees"])
+def test_pipeline_batches_give_what_its_parts_give_one_reading_at_a_time(detector) -> None:
+    """The pipeline's alerts, scores and predictions on a seeded fleet, against its parts
+    (validator, threshold alerter, a detector per device, maintenance model) run by hand."""
+    sim = iot.simulate(8, 240, seed=5)
+    pipeline = iot.IoTPipeline(group_id="unit", detector=detector)
+    msgs = make_events([v for _, v in sim.records], start_ms=T0)
+    for i in range(0, len(msgs), 100):
+        pipeline.process(msgs[i:i + 100])
+
+    chosen = {d.name: d for d in iot.DETECTORS}[detector]
+    alerter, dets = iot.ThresholdAlerter(), iot.DeviceDetectors(chosen.factory)
+    predictor = iot.MaintenancePredictor()
+    alerts, scores, predictions = [], [], []
+    for m in msgs:
+        try:
+            r = iot.validate(m.value)
+        except iot.InvalidReading:
+            continue
+        if (alert := alerter.process(r)) is not None:
+            alerts.append(alert)
+        det = dets.detector(r)
+        score = det.score_one({"value": r.value})
+        expected = det.expected_range()  # of the history the score was judged on
+        det.learn_one({"value": r.value})
+        scores.append((r.key, score))
+        if score > chosen.threshold:
+            spec = iot.SENSOR_TYPES[r.type]
+            alerts.append(Alert(rule=chosen.name, kind="anomaly", metric=f"{r.device_id}.{r.type}",
+                                    value=r.value, score=score, timestamp_ms=r.timestamp_ms,
+                                    expected=expected if all(map(math.isfinite, expected))
+                                    else (spec.low, spec.high)))
+        predictions += predictor.process(r)
+    assert list(pipeline.scores) == scores
+    assert list(pipeline.alerts) == alerts
+    assert list(pipeline.predictions) == predictions
+    assert any(a.kind == "anomaly" for a in alerts) and any(a.kind == "threshold" for a in alerts)
+    assert predictions and pipeline.stats.dead_lettered == len(sim.malformed)

@@ -209,3 +209,38 @@ def test_count_windows_emit_when_full_in_final_mode_and_every_record_in_update_m
     update = WindowedAggregation(CountBased(2), windows.Sum(), emit="update")
     assert [(o.value, o.final) for v in (1, 2, 3) for o in update.process("k", v, 0)] == [
         (1, False), (3, False), (3, False)]
+
+
+@pytest.mark.parametrize("count, step", [(1, 1), (3, 1), (4, 2), (5, 5), (15, 1), (6, 4)])
+@pytest.mark.parametrize("emit", ["final", "update", "both"])
+def test_count_windows_match_slices_of_each_keys_records(count, step, emit):
+    """Count windows against an independent reference: window s of a key is its records s .. s+count-1."""
+    assert all(CountBased(count, step).windows_for(n) == [w for w in Hopping(count, step).windows_for(n)
+                                                          if w.start_ms >= 0] for n in range(3 * count))
+    spec = CountBased(count, step)  # what the engine asks: remembered, also past forgetting
+    assert all(spec.windows_of(n) == tuple(spec.windows_for(n)) for n in [*range(2500), *range(100)])
+    events = [(f"k{(i * 7) % 3}", (i * 37) % 11 - 3.5) for i in range(60)]
+    for aggregator in (windows.Collect(), windows.Sum(), windows.Mean()):
+        agg = WindowedAggregation(CountBased(count, step), aggregator, emit=emit)
+        got = [o for key, v in events for o in agg.process(key, v, 0)]
+        seen: dict[str, list[float]] = {}
+        expected = []
+        for key, v in events:
+            values = seen.setdefault(key, [])
+            values.append(v)
+            n = len(values) - 1
+            for s in range(0, n + 1, step):
+                if s + count <= n:
+                    continue  # that window filled up before this record
+                acc = aggregator.initialize()
+                for x in values[s:n + 1]:
+                    acc = aggregator.add(acc, x)
+                window, value = Window(s, s + count), aggregator.result(acc)
+                if emit != "final":
+                    expected.append(windows.WindowResult(key, window, value))
+                if s + count == n + 1 and emit != "update":
+                    expected.append(windows.WindowResult(key, window, value, final=True))
+        assert got == expected
+        assert [(r.key, r.window) for r in agg.current()] == sorted(
+            ((k, Window(s, s + count)) for k, vs in seen.items() for s in range(0, len(vs), step)
+             if s + count > len(vs)), key=lambda kw: (kw[1].start_ms, kw[0]))
