@@ -36,9 +36,19 @@ from kafkalab.clients import (
 from kafkalab.orders.events import Event, InvalidEvent, Topics
 from kafkalab.orders.service import Service
 
-__all__ = ["ServiceRunner"]
+__all__ = ["CONSUMER_CONFIG", "PRODUCER_CONFIG", "ServiceRunner"]
 
 log = logging.getLogger(__name__)
+
+#: The producer settings of the order system. An order is eight hops, and on
+#: each one a service waits for its outbox to be acknowledged before it commits,
+#: so every millisecond a record waits in the producer is paid eight times.
+PRODUCER_CONFIG: dict[str, Any] = {"linger_ms": 2}
+
+#: The consumer settings of every service. ``fetch_max_wait_ms`` is how long the
+#: broker holds a fetch that has no data yet: it answers as soon as a record
+#: arrives, so this bounds idle round trips, not the latency of a record.
+CONSUMER_CONFIG: dict[str, Any] = {"fetch_max_wait_ms": 100}
 
 
 class ServiceRunner:
@@ -57,11 +67,16 @@ class ServiceRunner:
         Prepended to ``orders-<service>`` to make the consumer-group id.
     tick_s
         How often ``tick`` runs.
+    poll_timeout
+        Seconds a poll waits for records before the loop looks at its tick.
+    consumer_config
+        kafka-python settings of the service's consumer (default
+        :data:`CONSUMER_CONFIG`).
     """
 
     def __init__(self, service: Service, producer: Producer, *, topics: Topics = Topics(),
                  group_prefix: str = "", settings: Any = None, tick_s: float = 0.5,
-                 poll_timeout: float = 0.1) -> None:
+                 poll_timeout: float = 0.1, consumer_config: dict[str, Any] | None = None) -> None:
         self.service = service
         self.producer = producer
         self.topics = topics
@@ -69,6 +84,8 @@ class ServiceRunner:
         self.settings = settings
         self.tick_s = tick_s
         self.poll_timeout = poll_timeout
+        # kafka-python consumer settings (OrdersConfig.consumer_config says why).
+        self.consumer_config = dict(CONSUMER_CONFIG if consumer_config is None else consumer_config)
         self.ready = threading.Event()
         self.loop: ConsumerLoop | None = None
         self.error: BaseException | None = None
@@ -149,9 +166,7 @@ class ServiceRunner:
         """Consume until :meth:`stop` or ``timeout`` seconds; always closes the consumer."""
         consumer = Consumer([self.topics.name(t) for t in self.service.consumes],
                             group_id=self.group_id, settings=self.settings,
-                            # Wait at most 100 ms for data per fetch: each saga step
-                            # is one hop through a topic, so this bounds its latency.
-                            fetch_max_wait_ms=100)
+                            **self.consumer_config)
         dlq = DeadLetterQueue(self.producer, self.topics.dead_letter)
         # The outbox is published before each commit; the tick (saga timeouts)
         # runs about every tick_s, busy or idle, and publishes what it wrote.
