@@ -165,7 +165,9 @@ class Store:
     def outbox_done(self, ids: list[int]) -> None:
         if not ids:
             return
-        with self._lock:
+        # One transaction for them all: outside one, SQLite commits each
+        # DELETE on its own (a WAL write per row).
+        with self.transaction():
             self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
     def close(self) -> None:
