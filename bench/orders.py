@@ -11,7 +11,8 @@ against the same broker:
 2. **one process**: every service in this process (threads), orders POSTed to
    the HTTP API;
 3. **separate processes**: each service in its own ``python -m kafkalab.orders
-   <service>`` process; the API in this one.
+   <service>`` process, the API in another (``python -m kafkalab.orders api``);
+   only the HTTP client in this one.
 
 An order is eight hops (OrderPlaced, three commands, three replies,
 OrderCompleted): compare its p50 with eight hop p50s. Latency is POST (as
@@ -31,6 +32,7 @@ appended to bench/results/orders.jsonl.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,6 +49,7 @@ import httpx  # noqa: E402
 from _common import bench_parser, record  # noqa: E402
 
 from kafkalab.clients import Admin, Consumer, Producer, bootstrap_servers  # noqa: E402
+from kafkalab.net import free_port  # noqa: E402
 from kafkalab.orders import ApiServer, OrdersConfig, OrderSystem  # noqa: E402
 from kafkalab.orders.api import create_app  # noqa: E402
 from kafkalab.orders.catalog import CATALOG  # noqa: E402
@@ -107,12 +110,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def processes(services: dict[str, int] | None = None) -> dict[str, int]:
-    """The processes whose CPU a run counts: this one (the API and the client
-    POSTing to it), each service process given, and the local broker's JVM."""
+def processes(here: str, others: dict[str, int] | None = None) -> dict[str, int]:
+    """The processes whose CPU a run counts: this one (named ``here``), the
+    others given, and the local broker's JVM."""
     from kafkalab import broker
 
-    pids = {"api + client (this process)": os.getpid(), **(services or {})}
+    pids = {here: os.getpid(), **(others or {})}
     info = broker.status()
     if info is not None and set(info.bootstrap.split(",")) & set(bootstrap_servers()):
         pids.update({f"broker node {node.id} (JVM)": node.pid for node in info.nodes if node.pid})
@@ -120,8 +123,10 @@ def processes(services: dict[str, int] | None = None) -> dict[str, int]:
 
 
 def drive(name: str, config: OrdersConfig, rate: float, n: int, producer: Producer | None = None,
-          *, with_hops: bool = True, pids: dict[str, int] | None = None) -> dict:
-    """POST n orders at ``rate`` per second; check each one completed; latencies and rate.
+          *, url: str | None = None, with_hops: bool = True,
+          pids: dict[str, int] | None = None) -> dict:
+    """POST n orders at ``rate`` per second to the API at ``url`` (or one served
+    in this process); check each one completed; latencies and rate.
 
     With ``pids``, the CPU each of those processes used from the first POST to
     the last order finished is reported per order: what bounds the rate on a
@@ -129,8 +134,11 @@ def drive(name: str, config: OrdersConfig, rate: float, n: int, producer: Produc
     """
     can_count = pids is not None and Path("/proc/self/stat").exists()
     cpu0 = {k: cpu_seconds(v) for k, v in pids.items()} if can_count and pids else {}
-    with ApiServer(create_app(config, producer)) as api, httpx.Client(
-            base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=64)) as http:
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            url = stack.enter_context(ApiServer(create_app(config, producer))).url
+        http = stack.enter_context(httpx.Client(base_url=url, timeout=30,
+                                                limits=httpx.Limits(max_connections=64)))
         due: dict[str, float] = {}
         answered: list[float] = []
 
@@ -167,31 +175,40 @@ def one_process(rate: float, n: int, with_hops: bool = True) -> dict:
     with OrderSystem(config).start() as system:
         drive("orders: one process", config, rate, 1, system.producer, with_hops=False)  # warm-up
         return drive("orders: one process", config, rate, n, system.producer, with_hops=with_hops,
-                     pids=processes())
+                     pids=processes("everything (this process)"))
 
 
 def separate_processes(rate: float, n: int, with_hops: bool = True) -> dict:
     config = _config("bench2", n)
     config.ensure_topics()
     env = {**os.environ, "LOG_LEVEL": "warning"}
-    procs = [subprocess.Popen([sys.executable, "-m", "kafkalab.orders", name, "--prefix",
-                               config.prefix, "--data-dir", str(config.path()),
-                               "--stock", str(n + 1000)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for name in SERVICES]
-    # The API's producer, made once: a new one would pay its connection and
-    # metadata requests on the first measured orders.
-    producer = Producer(config.settings, **config.producer_config)
+    port = free_port()
+    common = ["--prefix", config.prefix, "--data-dir", str(config.path()), "--stock", str(n + 1000)]
+    procs = {name: subprocess.Popen([sys.executable, "-m", "kafkalab.orders", name, *common,
+                                     *(["--port", str(port)] if name == "api" else [])],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for name in [*SERVICES, "api"]}
+    url = f"http://127.0.0.1:{port}"
     try:
+        deadline = time.monotonic() + 60
+        while True:  # the API process answers once it listens
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or procs["api"].poll() is not None:
+                raise RuntimeError("the API process did not start")
+            time.sleep(0.2)
         # One order first: it waits until every service has joined its group.
-        drive("orders: separate processes", config, rate, 1, producer, with_hops=False)
-        return drive("orders: separate processes", config, rate, n, producer, with_hops=with_hops,
-                     pids=processes({name: p.pid for name, p in zip(SERVICES, procs, strict=True)}))
+        drive("orders: separate processes", config, rate, 1, url=url, with_hops=False)
+        return drive("orders: separate processes", config, rate, n, url=url, with_hops=with_hops,
+                     pids=processes("HTTP client (this process)",
+                                    {name: p.pid for name, p in procs.items()}))
     finally:
-        producer.close()
-        for p in procs:  # all told at once; each leaves its group as it stops
+        for p in procs.values():  # all told at once; each leaves its group as it stops
             p.send_signal(signal.SIGTERM)
-        for p in procs:
+        for p in procs.values():
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:
