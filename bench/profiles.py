@@ -1,12 +1,15 @@
 """Where the in-process pipelines spend their time: cProfile of each, top functions by cumulative time.
 
-    python bench/profiles.py                 # windows, iot, logs; 20 000 records each
+    python bench/profiles.py                 # windows, iot, logs, orders; 20 000 records each
     python bench/profiles.py iot --n 5000 --top 30
     python bench/profiles.py logs-pipeline   # LogAggregator.handle per record, as its loop calls it
     python bench/profiles.py iot-topic       # the IoT pipeline reading from a topic (a broker)
+    python bench/profiles.py orders --n 2000 # the order services' own work, per order
 
 Profile before optimising (the speed issue asks for it): this runs the same
 in-process work as bench/windows.py, bench/iot.py and bench/logs.py (no broker),
+and the work the six order services do for each seed order of bench/orders.py
+(their handlers and SQLite stores, with the events routed by hand, no Kafka),
 under cProfile, and prints the functions that cost most. Timings under cProfile
 are inflated; read the shares, not the rates. Nothing is appended to
 bench/results (this measures where, not how fast).
@@ -129,8 +132,44 @@ def logs_pipeline_job(n: int) -> Callable[[], object]:
     return run
 
 
+def orders_job(n: int) -> Callable[[], object]:
+    """Every event of n seed orders through the services that consume its topic,
+    in saga order, as the broker would route them (stores in a temporary folder)."""
+    import collections
+    import tempfile
+
+    import orders as bench
+
+    from kafkalab.orders import OrdersConfig
+    from kafkalab.orders.catalog import CATALOG
+    from kafkalab.orders.events import new_event
+    from kafkalab.orders.system import SERVICES
+
+    config = OrdersConfig(data_dir=tempfile.mkdtemp(), stock={pid: n + 1000 for pid in CATALOG})
+    services = [config.make_service(name) for name in SERVICES]
+    readers = collections.defaultdict(list)
+    for svc in services:
+        for topic in svc.consumes:
+            readers[topic].append(svc)
+
+    def run() -> None:
+        for i in range(n):
+            queue = collections.deque([new_event("OrderPlaced", f"ORD-{i}", {
+                "customerId": bench.BODY["customerId"], "items": bench.BODY["items"],
+                "total": 25}, source="api")])
+            while queue:
+                event = queue.popleft()
+                for svc in readers[event.topic]:
+                    queue.extend(svc.process(event))
+                    svc.store.outbox_done([r[0] for r in svc.store.outbox_pending()])
+        status = services[list(SERVICES).index("projection")].view(f"ORD-{n - 1}")["status"]
+        assert status == "completed", status  # the work done is the whole saga
+
+    return run
+
+
 JOBS = {"windows": windows_job, "windows-batch": windows_batch_job, "iot": iot_job, "logs": logs_job,
-        "logs-pipeline": logs_pipeline_job, "iot-topic": iot_topic_job}
+        "logs-pipeline": logs_pipeline_job, "orders": orders_job, "iot-topic": iot_topic_job}
 #: How many records each job handles per --n (the windows jobs run two windowings).
 PASSES = {"windows": 2, "windows-batch": 2}
 #: Jobs that need a broker: run only when named.

@@ -52,11 +52,17 @@ def test_logs_bench_prints_ratios_and_appends_a_results_line(tmp_path):
 def test_orders_bench_prints_ratios_and_appends_a_results_line(tmp_path):
     stdout, run = run_bench("orders", 5, tmp_path)
     assert "baseline: produce->consume round trip" in stdout
-    assert run["params"]["n"] == 5 and run["timestamp"]
+    assert run["params"]["n"] == 5 and run["params"]["rate"] > 0 and run["timestamp"]
     names = [r["name"] for r in run["results"]]
     assert names == ["baseline: produce->consume round trip", "orders: one process",
                      "orders: separate processes"]
-    assert all(r["n"] == 5 and r["per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in run["results"])
+    assert all(r["n"] == 5 and r["per_s"] > 0 and r["p99_ms"] >= r["p95_ms"] >= r["p50_ms"]
+               for r in run["results"])
+    for r in run["results"][1:]:
+        # Every hop of the seed order was timed from the records read back.
+        assert {"OrderPlaced -> ReserveInventory", "ShipmentCreated -> OrderCompleted",
+                "ChargePayment outbox"} <= set(r["hops"]) and len(r["hops"]) == 14
+        assert r["cpu_ms_per_order"]["total"] > 0
 
 
 def test_cdc_bench_prints_ratios_and_appends_a_results_line(tmp_path):

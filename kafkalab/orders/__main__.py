@@ -3,6 +3,7 @@
     python -m kafkalab.orders inventory            # one service (start several: they share partitions)
     python -m kafkalab.orders all --duration 60    # every service in one process, no API
     python -m kafkalab.orders up --port 3000       # every service + the HTTP API
+    python -m kafkalab.orders api --port 3000      # the HTTP API alone (services run elsewhere)
     python -m kafkalab.orders rebuild              # replay the read model from the topics
     python -m kafkalab.orders demo --orders 20     # place orders, wait, check the invariants
 
@@ -26,7 +27,7 @@ from kafkalab.orders.system import SERVICES, OrdersConfig, OrderSystem
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kafkalab.orders", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=[*SERVICES, "all", "up", "rebuild", "demo"])
+    p.add_argument("what", choices=[*SERVICES, "all", "up", "api", "rebuild", "demo"])
     p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     p.add_argument("--prefix", default="", help="topic and group name prefix")
     p.add_argument("--data-dir", default=None, help="folder of the SQLite stores")
@@ -54,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
                           stock=stock,
                           faults=Faults(payment_decline_rate=args.decline_rate,
                                         shipping_failure_rate=args.shipping_failure_rate))
-    if args.what == "up":
+    if args.what in ("up", "api"):
         from kafkalab.orders.server import up
 
-        up(port=args.port, host=args.host, duration=args.duration, config=config)
+        up(port=args.port, host=args.host, duration=args.duration, config=config,
+           services=args.what == "up")
         return 0
     if args.what == "rebuild":
         from kafkalab.orders.server import rebuild_read_model

@@ -17,6 +17,7 @@ is touched, and every 4xx answer names the field at fault::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -126,24 +127,39 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
     # Bodies over the limit are refused while they are read (chunked ones too).
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.state.orders = state  # tests check no producer was created for rejected requests
-    lock = threading.Lock()
+    # Requests with the same Idempotency-Key are serialised; all others run in
+    # parallel. One lock for every POST held each POST across its wait for the
+    # broker's ack, which capped the API at one order per round trip (about
+    # 50 orders/s measured with bench/orders.py, POST p50 330 ms at 50/s).
+    # 64 locks, a key's lock chosen by its hash: the same key always gets the
+    # same lock, and memory stays bounded however many keys arrive.
+    key_locks = [threading.Lock() for _ in range(64)]
+    key_locks_guard = threading.Lock()
+
+    def lock_for(key: str) -> threading.Lock:
+        return key_locks[hash(key) % len(key_locks)]
 
     def get_producer() -> Producer:
-        if state["producer"] is None:
-            state["producer"] = Producer(config.settings)
-        return state["producer"]
+        with key_locks_guard:  # two first POSTs at once must make one producer
+            if state["producer"] is None:
+                state["producer"] = Producer(config.settings, **config.producer_config)
+            return state["producer"]
+
+    stores: dict[str, Any] = {}
 
     def store(name: str) -> Any:
-        # One SQLite connection per request: cheap, and safe across threads.
-        return config.store(name)
+        # One SQLite connection per store, opened on first use and kept: a
+        # Store guards its connection with a lock, so threads can share it, and
+        # opening one costs ~0.4 ms against ~0.005 ms for a read on it. In WAL
+        # mode each read sees everything the services committed before it.
+        with key_locks_guard:
+            if name not in stores:
+                stores[name] = config.store(name)
+            return stores[name]
 
     def read(name: str, key: str) -> Any:
-        """One value from a service's store, the connection closed again."""
-        db = store(name)
-        try:
-            return db.get(key)
-        finally:
-            db.close()
+        """One value from a service's store."""
+        return store(name).get(key)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -178,32 +194,30 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
         items = [item.model_dump() for item in order.items]
         fingerprint = hashlib.sha256(json.dumps(order.model_dump(), sort_keys=True).encode()).hexdigest()
         api = store("api")
-        try:
-            with lock:  # one POST per key at a time, so two retries cannot both place
+        # One POST per key at a time, so two retries cannot both place.
+        with lock_for(idempotency_key) if idempotency_key else contextlib.nullcontext():
+            if idempotency_key:
+                known = api.get(f"idem/{idempotency_key}")
+                if known is not None:
+                    if known["fingerprint"] != fingerprint:
+                        return _error(409, "Idempotency-Key",
+                                      "was already used for a different order body")
+                    return JSONResponse(status_code=200, content={
+                        "orderId": known["orderId"], "status": _status(known["orderId"]),
+                        "replayed": True})
+            order_id = new_order_id()
+            try:
+                event = place_order(get_producer(), order.customerId, items,
+                                    topics=config.topics, order_id=order_id)
+            except Exception as exc:  # broker down: nothing was accepted
+                log.error("could not publish order: %s", exc)
+                return JSONResponse(status_code=503, content={
+                    "error": f"the order could not be published to Kafka: {exc}"})
+            with api.transaction():
+                api.put(f"accepted/{order_id}", event.to_record())
                 if idempotency_key:
-                    known = api.get(f"idem/{idempotency_key}")
-                    if known is not None:
-                        if known["fingerprint"] != fingerprint:
-                            return _error(409, "Idempotency-Key",
-                                          "was already used for a different order body")
-                        return JSONResponse(status_code=200, content={
-                            "orderId": known["orderId"], "status": _status(known["orderId"]),
-                            "replayed": True})
-                order_id = new_order_id()
-                try:
-                    event = place_order(get_producer(), order.customerId, items,
-                                        topics=config.topics, order_id=order_id)
-                except Exception as exc:  # broker down: nothing was accepted
-                    log.error("could not publish order: %s", exc)
-                    return JSONResponse(status_code=503, content={
-                        "error": f"the order could not be published to Kafka: {exc}"})
-                with api.transaction():
-                    api.put(f"accepted/{order_id}", event.to_record())
-                    if idempotency_key:
-                        api.put(f"idem/{idempotency_key}",
-                                {"orderId": order_id, "fingerprint": fingerprint})
-        finally:
-            api.close()
+                    api.put(f"idem/{idempotency_key}",
+                            {"orderId": order_id, "fingerprint": fingerprint})
         return {"orderId": order_id, "status": "pending", "total": event.data["total"]}
 
     def _status(order_id: str) -> str:
@@ -229,12 +243,8 @@ def create_app(config: OrdersConfig | None = None, producer: Producer | None = N
     @app.get("/api/analytics")
     def analytics() -> Any:
         """Totals, by-status counts, throughput and processing-time figures."""
-        a = store("analytics")
-        try:
-            now = int(time.time() * 1000)
-            snap = analytics_snapshot(a, now_ms=now)
-        finally:
-            a.close()
+        now = int(time.time() * 1000)
+        snap = analytics_snapshot(store("analytics"), now_ms=now)
         snap["generatedAt"] = now
         return snap
 

@@ -37,7 +37,7 @@ class ApiServer(ThreadedServer):
 
 
 def up(port: int = 3000, host: str = "127.0.0.1", duration: float | None = None,
-       config: OrdersConfig | None = None) -> None:
+       config: OrdersConfig | None = None, *, services: bool = True) -> None:
     """Run all six services and the HTTP API in this process until stopped.
 
     Parameters
@@ -48,6 +48,9 @@ def up(port: int = 3000, host: str = "127.0.0.1", duration: float | None = None,
         Seconds to run; ``None`` runs until Ctrl-C or SIGTERM.
     config
         Topic prefix, data folder, stock, faults (default: the real topics).
+    services
+        ``False`` serves the API alone (``python -m kafkalab.orders api``), for
+        services that run in processes of their own.
     """
     from kafkalab.orders.api import create_app
 
@@ -59,10 +62,15 @@ def up(port: int = 3000, host: str = "127.0.0.1", duration: float | None = None,
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     server = None
     try:
-        system.start()
-        server = ApiServer(create_app(system.config, system.producer), host, port).start()
-        log.warning("order system up: POST %s/api/orders, GET %s/api/analytics, docs %s/docs "
-                    "(data in %s)", server.url, server.url, server.url, system.config.path())
+        if services:
+            system.start()
+        else:
+            system.config.ensure_topics()
+        server = ApiServer(create_app(system.config, system.producer if services else None),
+                           host, port).start()
+        log.warning("order %s up: POST %s/api/orders, GET %s/api/analytics, docs %s/docs "
+                    "(data in %s)", "system" if services else "API", server.url, server.url,
+                    server.url, system.config.path())
         stop.wait(duration)
     finally:
         if server is not None:

@@ -28,7 +28,7 @@ from kafkalab.orders.inventory import InventoryService
 from kafkalab.orders.order import OrderService
 from kafkalab.orders.payment import PaymentService
 from kafkalab.orders.projection import OrderProjection
-from kafkalab.orders.runner import ServiceRunner
+from kafkalab.orders.runner import CONSUMER_CONFIG, PRODUCER_CONFIG, ServiceRunner
 from kafkalab.orders.service import Service
 from kafkalab.orders.shipping import ShippingService
 from kafkalab.orders.store import Store
@@ -82,6 +82,10 @@ class OrdersConfig:
         Injected failures.
     step_timeout_s
         Seconds a saga step may take before it is compensated.
+    producer_config, consumer_config
+        kafka-python settings of every producer (the services' outboxes and
+        the API) and of every service's consumer: see :data:`PRODUCER_CONFIG`
+        and :data:`CONSUMER_CONFIG` for what they are tuned for.
     """
 
     prefix: str = ""
@@ -91,6 +95,8 @@ class OrdersConfig:
     faults: Faults = field(default_factory=Faults)
     step_timeout_s: float = 10.0
     settings: Settings | None = None
+    producer_config: dict[str, Any] = field(default_factory=lambda: dict(PRODUCER_CONFIG))
+    consumer_config: dict[str, Any] = field(default_factory=lambda: dict(CONSUMER_CONFIG))
 
     @property
     def topics(self) -> Topics:
@@ -165,7 +171,7 @@ class OrderSystem:
     @property
     def producer(self) -> Producer:
         if self._producer is None:
-            self._producer = Producer(self.config.settings, linger_ms=2)
+            self._producer = Producer(self.config.settings, **self.config.producer_config)
         return self._producer
 
     def start(self, services: Iterable[str] = tuple(SERVICES), *, wait: float | None = 60.0) -> OrderSystem:
@@ -182,7 +188,8 @@ class OrderSystem:
             raise RuntimeError(f"service {name} is already running")
         runner = ServiceRunner(self.config.make_service(name), self.producer,
                                topics=self.config.topics, group_prefix=self.config.group_prefix,
-                               settings=self.config.settings)
+                               settings=self.config.settings,
+                               consumer_config=self.config.consumer_config)
         thread = threading.Thread(target=runner.run, name=f"orders-{name}", daemon=True)
         self.runners[name], self.threads[name] = runner, thread
         thread.start()

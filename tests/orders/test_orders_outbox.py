@@ -73,3 +73,30 @@ def test_an_outbox_row_that_cannot_be_encoded_is_dead_lettered_and_the_rest_go_o
     finally:
         producer.close()
         store.close()
+
+
+def test_an_outbox_published_without_waiting_deletes_each_row_once_acknowledged(make_config,
+                                                                                tmp_path):
+    config = make_config()
+    config.ensure_topics()
+    store = Store(tmp_path / "payment.db")
+    for i in range(5):
+        store.outbox_add("payment-events", f"ORD-{i}", {"eventId": f"e{i}", "amount": i})
+    producer = Producer()
+    try:
+        runner = ServiceRunner(PaymentService(store), producer, topics=config.topics,
+                               group_prefix=config.prefix)
+        runner.publish_outbox(wait=False)  # handed over; the acks come later
+        runner.publish_outbox(wait=False)  # rows on their way are not sent again
+        producer.flush()
+        for _ in range(50):  # collected by a later call, as the runner's next batch or tick does
+            runner.publish_outbox(wait=False)
+            if not store.outbox_pending():
+                break
+            threading.Event().wait(0.1)
+        assert store.outbox_pending() == [] and runner.published == 5
+        published = [m.value["eventId"] for m in read_topic(config.topics.name("payment-events"))]
+        assert sorted(published) == [f"e{i}" for i in range(5)]  # each once
+    finally:
+        producer.close()
+        store.close()

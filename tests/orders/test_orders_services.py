@@ -214,3 +214,37 @@ def test_analytics_rates_over_the_run_and_the_last_minute():
     assert s["throughput"]["finishedPerSecond"] == round(4 / 90, 2)
     assert s["throughput"]["lastMinutePerSecond"] == round(1 / 60, 2)   # only the one at 90 s
     assert s["processingTimeMs"]["max"] == 90_000 and s["revenue"] == 40
+
+
+def test_analytics_keeps_the_latest_finishes_only(monkeypatch):
+    from kafkalab.orders import analytics_service
+
+    monkeypatch.setattr(analytics_service, "_MAX_DURATIONS", 4)
+    a = AnalyticsService(Store())
+    durations = [100, 200, 300, 400, 500, 600, 700]
+    for i, d in enumerate(durations):
+        a.process(new_event("OrderPlaced", f"O{i}", {"customerId": "C", "items": [], "total": 10},
+                            source="api", now_ms=1_000 * i))
+        a.process(new_event("OrderCompleted", f"O{i}", {"total": 10}, source="order",
+                            now_ms=1_000 * i + d))
+    # An order finished without its OrderPlaced seen: it counts as a finish, with no duration.
+    a.process(new_event("OrderCancelled", "O-unknown", {"reason": "x", "compensated": []},
+                        source="order", now_ms=9_000))
+    s = a.snapshot()
+    latest = [500, 600, 700]  # the last four finishes: 500, 600, 700 and the unknown one
+    assert s["processingTimeMs"]["count"] == 3 and s["processingTimeMs"]["max"] == max(latest)
+    assert s["processingTimeMs"]["p50"] == 600 and s["processingTimeMs"]["mean"] == 600
+    assert (s["byStatus"]["completed"], s["byStatus"]["cancelled"]) == (7, 1)
+    assert len(a.store.items("finish/")) == 4  # bounded: one row per slot of the ring
+
+
+def test_analytics_reads_a_store_written_before_the_ring():
+    from kafkalab.orders import analytics_snapshot
+
+    store = Store()
+    store.put("stats", {"placed": 2, "completed": 2, "cancelled": 0, "revenue": 20,
+                        "cancelReasons": {}, "firstPlaced": 0, "lastFinished": 2_000,
+                        "durations": [1_000, 2_000], "recent": [1_000, 2_000]})
+    s = analytics_snapshot(store, now_ms=3_000)
+    assert s["processingTimeMs"]["count"] == 2 and s["processingTimeMs"]["max"] == 2_000
+    assert s["throughput"]["lastMinutePerSecond"] == round(2 / 60, 2)
