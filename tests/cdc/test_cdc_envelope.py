@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -78,7 +79,7 @@ def test_parse_reads_consumed_records_including_undecodable_ones() -> None:
     good = make_message(event().to_record(), key="products:7", timestamp_ms=CLOCK.now_ms())
     assert cdc.parse(good) == event()
     undecoded = make_message(b"\xff\xfe", key="x")
-    undecoded = type(undecoded)(**{**undecoded.__dict__, "value": None, "error": "bad utf-8"})
+    undecoded = dataclasses.replace(undecoded, value=None, error="bad utf-8")
     with pytest.raises(ValueError, match="not valid JSON"):
         cdc.parse(undecoded)
 

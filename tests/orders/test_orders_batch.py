@@ -29,7 +29,7 @@ class DeadLetters:
     def __init__(self):
         self.sent = []
 
-    def send(self, msg, error, *, stage, attempts):
+    def send(self, msg, error, *, stage, attempts, wait=True):  # as clients.DeadLetterQueue.send
         self.sent.append((msg.offset, stage, str(error)))
 
 
