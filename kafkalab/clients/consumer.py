@@ -213,9 +213,10 @@ class Consumer:
         # through Consumer.poll: ConsumerLoop (every pipeline), read_to_end
         # (snapshot reads), wait_for_assignment.
         batches = self.raw.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        decode = self._decode
         out: list[Message] = []
         for records in batches.values():
-            out.extend(self._decode(r) for r in records)
+            out += [decode(r) for r in records]
         return out
 
     def poll(self, timeout: float = 1.0, max_records: int | None = None) -> list[Message]:

@@ -113,6 +113,11 @@ class Batch(Sequence[Message]):
     def __len__(self) -> int:
         return len(self.messages)
 
+    def __iter__(self) -> Iterator[Message]:
+        # The list's own iterator: Sequence's default indexes one record at a time
+        # through __getitem__, a Python call per record.
+        return iter(self.messages)
+
     def __repr__(self) -> str:
         return f"Batch({len(self.messages)} records, {len(self.dead_lettered)} dead-lettered)"
 
