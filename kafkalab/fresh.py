@@ -18,8 +18,6 @@ from __future__ import annotations
 import logging
 import time
 
-from kafka.errors import UnknownTopicOrPartitionError
-
 from kafkalab.clients.admin import Admin, TopicInfo, UnknownTopicError
 
 __all__ = ["drop_topic", "fresh_group", "fresh_topic"]
@@ -55,14 +53,11 @@ def drop_topic(name: str, *, admin: Admin | None = None, timeout: float = 30.0) 
 
 
 def _topic_id(admin: Admin, name: str) -> str | None:
-    """The topic's ID (Kafka gives each topic one when it is created), or None if it is not listed."""
-    if name not in admin.topics():
-        return None
+    """The topic's ID (Kafka gives each topic one when it is created), or None if it is not there."""
     try:
-        (meta,) = admin.raw.describe_topics([name])
-    except UnknownTopicOrPartitionError:
+        return admin.describe_topic(name).topic_id
+    except UnknownTopicError:
         return None
-    return str(meta.get("topic_id")) if meta.get("error_code", 0) == 0 else None
 
 
 def fresh_topic(name: str, partitions: int = 3, *, admin: Admin | None = None,

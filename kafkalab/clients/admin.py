@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer
@@ -44,6 +44,9 @@ class TopicInfo:
     partitions: int
     replication_factor: int
     leaders: tuple[int, ...]
+    #: The ID Kafka gives a topic when it is created: a topic deleted and created
+    #: again under the same name has a new one. Not compared, as before it existed.
+    topic_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,10 @@ class Admin:
         """Partition count, replication and leaders; :class:`UnknownTopicError` if missing."""
         if name not in self.raw.list_topics():
             raise UnknownTopicError(name)
-        (meta,) = self.raw.describe_topics([name])
+        try:
+            (meta,) = self.raw.describe_topics([name])
+        except UnknownTopicOrPartitionError:  # deleted between the two calls
+            raise UnknownTopicError(name) from None
         parts = sorted(meta["partitions"], key=lambda p: p["partition_index"])
         if not parts:
             raise UnknownTopicError(name)
@@ -153,6 +159,7 @@ class Admin:
             partitions=len(parts),
             replication_factor=len(parts[0]["replica_nodes"]),
             leaders=tuple(p["leader_id"] for p in parts),
+            topic_id=str(meta["topic_id"]) if meta.get("topic_id") else None,
         )
 
     def delete_topic(self, name: str, missing_ok: bool = True) -> bool:
