@@ -33,6 +33,7 @@ appended to bench/results/orders.jsonl.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hops", action="store_true",
                         help="do not read the topics back to split the time into hops")
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.seconds <= 0 or args.n < 0:
+    if not (0 < args.rate < math.inf and 0 < args.seconds < math.inf) or args.n < 0:  # nan too
         parser.error("--rate and --seconds must be positive, --n at least 1")
     n = args.n or max(1, round(args.rate * args.seconds))
     rows = [baseline(args.rate, n)]

@@ -113,19 +113,22 @@ def cmd_broker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _port(text: str) -> int:
+# Argument types for every command line of the course (kafkalab and python -m kafkalab.<area>):
+# a bad value is argparse's one-line error, exit code 2.
+
+def port_arg(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
     return int(text)
 
 
-def _positive(text: str) -> int:
+def positive_arg(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
     return int(text)
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -359,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("broker", help="the local Apache Kafka broker (or a 3-node cluster)")
     p.add_argument("action", choices=["up", "down", "status", "restart", "reset", "stop-node",
                                       "start-node"])
-    p.add_argument("node", nargs="?", type=_positive, help="the node, for stop-node/start-node")
-    p.add_argument("--nodes", type=_positive, default=None,
+    p.add_argument("node", nargs="?", type=positive_arg, help="the node, for stop-node/start-node")
+    p.add_argument("--nodes", type=positive_arg, default=None,
                    help="which cluster: 1 (the default broker) or 3 (the replication labs)")
-    p.add_argument("--port", type=_port, default=None, help="the first node's port (first start)")
+    p.add_argument("--port", type=port_arg, default=None, help="the first node's port (first start)")
     p.add_argument("--foreground", action="store_true", help="stay in front; Ctrl-C stops it")
     p.set_defaults(func=cmd_broker)
 
@@ -381,8 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub.add_parser("list")
     c = tsub.add_parser("create")
     c.add_argument("name")
-    c.add_argument("-p", "--partitions", type=_positive, default=3)
-    c.add_argument("-r", "--replication-factor", type=_positive, default=None)
+    c.add_argument("-p", "--partitions", type=positive_arg, default=3)
+    c.add_argument("-r", "--replication-factor", type=positive_arg, default=None)
     c.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     d = tsub.add_parser("describe")
     d.add_argument("name")
@@ -403,15 +406,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic")
     p.add_argument("-g", "--group", help="consume in this group and commit (default: no group)")
     p.add_argument("--new", action="store_true", help="only records that arrive from now on")
-    p.add_argument("-n", "--max-messages", type=_positive, default=None, help="stop after N records")
-    p.add_argument("--timeout", type=_seconds, default=None, help="stop after S seconds")
-    p.add_argument("--idle-timeout", type=_seconds, default=None,
+    p.add_argument("-n", "--max-messages", type=positive_arg, default=None, help="stop after N records")
+    p.add_argument("--timeout", type=seconds_arg, default=None, help="stop after S seconds")
+    p.add_argument("--idle-timeout", type=seconds_arg, default=None,
                    help="stop after S seconds without records")
     p.add_argument("--no-pretty", dest="pretty", action="store_false")
     p.set_defaults(func=cmd_consume)
 
     p = sub.add_parser("lab", help="start the local broker and JupyterLab on the course")
-    p.add_argument("--port", type=_port, default=8888)
+    p.add_argument("--port", type=port_arg, default=8888)
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)
 

@@ -162,3 +162,17 @@ def test_profile_of_the_iot_pipeline_from_a_topic_shows_the_threads_it_cannot_se
     assert out.returncode == 0, out.stderr[-2000:]
     assert "== iot-topic: 300 records" in out.stdout and "us in threads cProfile does not see" in out.stdout
     assert "loop.py" in out.stdout and "maintenance.py" in out.stdout  # the consume loop and the work
+
+
+@pytest.mark.parametrize("args", [["--rate", "nan"], ["--rate", "inf"], ["--seconds", "0"], ["--n", "-1"]])
+def test_orders_bench_refuses_a_rate_it_cannot_keep_in_one_line(args, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "orders.py"
+    out = subprocess.run([sys.executable, str(script), *args, "--results-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.strip().splitlines()[-1].endswith("--rate and --seconds must be positive, --n at least 1")
+    assert not list(tmp_path.iterdir())  # nothing appended

@@ -213,3 +213,20 @@ def test_a_bad_variable_is_one_line_from_every_week_twin(args):
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     assert out.stderr.strip() == (f"python -m kafkalab.{args[0]}: LOG_LEVEL: expected one of debug, "
                                   "info, warning, error, critical; got 'loud'")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["orders", "api", "--port", "-1"], "argument --port: expected a port number 1-65535, got '-1'"),
+    (["orders", "up", "--port", "99999"], "argument --port: expected a port number 1-65535, got '99999'"),
+    (["orders", "demo", "--orders", "0"], "argument --orders: expected a whole number of 1 or more, got '0'"),
+    (["orders", "all", "--duration", "nan"], "argument --duration: expected a number of seconds"),
+    (["streams", "--batch-size", "0"], "argument --batch-size: expected a whole number of 1 or more, got '0'"),
+    (["streams", "--window-ms", "-5"], "argument --window-ms: expected a whole number of 1 or more"),
+])
+def test_a_bad_number_is_refused_in_one_line_before_anything_starts(args, says):
+    # `orders up --port 99999` used to start anyway, on some other port; `streams
+    # --batch-size 0` ended in kafka-python's traceback after the group join.
+    out = subprocess.run([sys.executable, "-m", f"kafkalab.{args[0]}", *args[1:]],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert says in out.stderr.strip().splitlines()[-1]

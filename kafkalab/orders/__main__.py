@@ -19,6 +19,7 @@ import threading
 import time
 
 from kafkalab import configure_logging
+from kafkalab.cli import port_arg, positive_arg, seconds_arg
 from kafkalab.orders.catalog import CATALOG
 from kafkalab.orders.faults import Faults
 from kafkalab.orders.system import SERVICES, OrdersConfig, OrderSystem
@@ -28,17 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kafkalab.orders", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=[*SERVICES, "all", "up", "api", "rebuild", "demo"])
-    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    p.add_argument("--duration", type=seconds_arg, default=None, help="seconds to run (default: until Ctrl-C)")
     p.add_argument("--prefix", default="", help="topic and group name prefix")
     p.add_argument("--data-dir", default=None, help="folder of the SQLite stores")
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--port", type=port_arg, default=3000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--decline-rate", type=float, default=0.0, help="share of payments declined")
     p.add_argument("--shipping-failure-rate", type=float, default=0.0)
     p.add_argument("--stock", type=int, default=None,
                    help="starting units of every product (default 1000): small numbers cause shortages")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per saga step")
-    p.add_argument("--orders", type=int, default=20, help="orders placed by `demo`")
+    p.add_argument("--timeout", type=seconds_arg, default=10.0, help="seconds per saga step")
+    p.add_argument("--orders", type=positive_arg, default=20, help="orders placed by `demo`")
     return p
 
 

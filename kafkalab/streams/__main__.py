@@ -24,6 +24,7 @@ import signal
 import sys
 
 from kafkalab import configure_logging, windows
+from kafkalab.cli import positive_arg
 from kafkalab.clients.bounds import Bounds
 from kafkalab.streams.processor import Processor
 from kafkalab.streams.stream import Stream, WindowedTable
@@ -48,11 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--input", default="orders")
     ap.add_argument("--output", default="orders-per-minute")
     ap.add_argument("--app-id", default="orders-per-minute")
-    ap.add_argument("--window-ms", type=int, default=60_000)
+    ap.add_argument("--window-ms", type=positive_arg, default=60_000)
     ap.add_argument("--grace-ms", type=int, default=10_000)
     ap.add_argument("--emit", choices=["update", "final"], default="update")
     Bounds.add_arguments(ap, timeout=60.0, idle_timeout=10.0)
-    ap.add_argument("--batch-size", type=int, default=5000,
+    ap.add_argument("--batch-size", type=positive_arg, default=5000,
                     help="records per poll, and per checkpoint (fewer: less to redo after a crash)")
     ap.add_argument("--die-after", type=int, help="SIGKILL this process after N records")
     return ap.parse_args(argv)
